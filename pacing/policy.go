@@ -1,0 +1,80 @@
+package pacing
+
+import (
+	"time"
+
+	"github.com/adpacer/adpacer"
+)
+
+// Policy holds the tunables of the engine. The zero value is not useful;
+// start from DefaultPolicy and override. JSON names are part of the snapshot
+// contract (docs/plan-format.md).
+type Policy struct {
+	// MaxDataAge: a campaign whose data_as_of is older than this is held.
+	MaxDataAge Duration `json:"max_data_age"`
+	// ReservePct of the line budget is never planned (safety margin for
+	// reporting lag and restatements), in percent.
+	ReservePct float64 `json:"reserve_pct"`
+	// TolerancePct: no budget/bid action when the new value is within this
+	// percentage of the current one.
+	TolerancePct float64 `json:"tolerance_pct"`
+	// MaxBidStepPct caps one bid change, in percent of the current bid.
+	MaxBidStepPct float64 `json:"max_bid_step_pct"`
+	// BidCooldown is the minimum time between two bid changes of a campaign.
+	BidCooldown Duration `json:"bid_cooldown"`
+	// ReportingLag per platform: spend not yet visible in stats.
+	ReportingLag map[adpacer.Platform]Duration `json:"reporting_lag,omitempty"`
+	// Overdelivery per platform: worst-case day spend as a multiple of the
+	// daily budget (Google 2.0, Yandex 1.3, VK configurable).
+	Overdelivery map[adpacer.Platform]float64 `json:"overdelivery,omitempty"`
+	// ApprovalThresholdPct: changes larger than this (percent of the current
+	// value) need approval when the line is in approve mode. 0 disables.
+	ApprovalThresholdPct float64 `json:"approval_threshold_pct"`
+	// MinDailyBudget per currency unit floor a platform accepts (Yandex: 300 RUB).
+	MinDailyBudget map[adpacer.Platform]adpacer.Micros `json:"min_daily_budget,omitempty"`
+	// CPABreachPct raises a CPA alert when CPA exceeds target by more than this.
+	CPABreachPct float64 `json:"cpa_breach_pct"`
+}
+
+// DefaultPolicy returns the defaults documented in docs/plan-format.md.
+func DefaultPolicy() Policy {
+	return Policy{
+		MaxDataAge:    Duration(3 * time.Hour),
+		ReservePct:    0.5,
+		TolerancePct:  5,
+		MaxBidStepPct: 20,
+		BidCooldown:   Duration(2 * time.Hour),
+		ReportingLag: map[adpacer.Platform]Duration{
+			adpacer.YandexDirect: Duration(time.Hour),
+			adpacer.GoogleAds:    Duration(3 * time.Hour),
+			adpacer.VKAds:        Duration(time.Hour),
+		},
+		Overdelivery: map[adpacer.Platform]float64{
+			adpacer.YandexDirect: 1.3,
+			adpacer.GoogleAds:    2.0,
+			adpacer.VKAds:        1.2,
+		},
+		ApprovalThresholdPct: 50,
+		MinDailyBudget: map[adpacer.Platform]adpacer.Micros{
+			adpacer.YandexDirect: adpacer.FromUnits(300),
+		},
+		CPABreachPct: 20,
+	}
+}
+
+// Duration is a time.Duration written as Go duration text ("90m") in JSON
+// and YAML.
+type Duration time.Duration
+
+// MarshalText writes "1h30m0s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText parses Go duration text.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
