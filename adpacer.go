@@ -278,3 +278,12 @@ type Cursor struct {
 	Value     string
 	UpdatedAt time.Time
 }
+
+// OAuthToken is an OAuth2 token as persisted by the store, so a rotated
+// refresh token survives restarts.
+type OAuthToken struct {
+	AccessToken  string
+	RefreshToken string
+	TokenType    string
+	Expiry       time.Time
+}

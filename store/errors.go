@@ -1,0 +1,16 @@
+package store
+
+import "errors"
+
+// Typed errors of the store contract. Callers decide with errors.Is, never by
+// matching text.
+var (
+	// ErrNotFound: the requested row does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique key is already taken (a second claim of the same
+	// action key, a stale leader epoch, a concurrent update that lost).
+	ErrConflict = errors.New("store: conflict")
+	// ErrInvalid: the data violates a rule of the store (negative cost,
+	// unknown campaign, currency mismatch); the error text names the field.
+	ErrInvalid = errors.New("store: invalid data")
+)
