@@ -62,6 +62,8 @@ type HoursBudget struct {
 	BudgetSecs  int64  // for time budgets
 	BudgetCents int64  // for money budgets
 	Progress    int64  // seconds (time) or cents (money) used in the current period
+	AppliedFrom string // YYYY-MM-DD start of a general budget, "" when unset
+	Threshold   int    // percent at which Everhour notifies admins, 0 when unset
 }
 
 // EverhourTask is a task; Trello-linked tasks carry the card id.
