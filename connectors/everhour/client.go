@@ -350,4 +350,3 @@ func checkDate(field, v string) error {
 	}
 	return nil
 }
-
