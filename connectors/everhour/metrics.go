@@ -1,0 +1,67 @@
+package everhour
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the per-project paid-hours gauges. The project label is the
+// configured name (or the Everhour project name): projects are few, and
+// card or user ids are never labels.
+type Metrics struct {
+	used, budget *prometheus.GaugeVec
+	maxProjects  int
+
+	mu sync.Mutex
+}
+
+// NewMetrics registers adpacer_everhour_hours_used and
+// adpacer_everhour_hours_budget on reg. maxProjects bounds the label set
+// (default 50); projects beyond it are not exported.
+func NewMetrics(reg prometheus.Registerer, maxProjects int) (*Metrics, error) {
+	if maxProjects <= 0 {
+		maxProjects = 50
+	}
+	m := &Metrics{
+		used: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "adpacer_everhour_hours_used",
+			Help: "Hours logged in Everhour in the current budget period, by project.",
+		}, []string{"project"}),
+		budget: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "adpacer_everhour_hours_budget",
+			Help: "Paid hours of the current budget period, by project.",
+		}, []string{"project"}),
+		maxProjects: maxProjects,
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.used, m.budget} {
+			if err := reg.Register(c); err != nil {
+				var are prometheus.AlreadyRegisteredError
+				if errors.As(err, &are) {
+					return nil, fmt.Errorf("everhour: metrics already registered: create Metrics once and share it")
+				}
+				return nil, fmt.Errorf("everhour: register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// Observe replaces the gauges with statuses (projects that disappeared or
+// lost their budget stop being exported). Hours are seconds/3600.
+func (m *Metrics) Observe(statuses []BudgetStatus) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.used.Reset()
+	m.budget.Reset()
+	for i, st := range statuses {
+		if i == m.maxProjects {
+			break
+		}
+		m.used.WithLabelValues(st.Name).Set(float64(st.UsedSecs) / 3600)
+		m.budget.WithLabelValues(st.Name).Set(float64(st.BudgetSecs) / 3600)
+	}
+}
