@@ -34,6 +34,59 @@ type Policy struct {
 	MinDailyBudget map[adpacer.Platform]adpacer.Micros `json:"min_daily_budget,omitempty"`
 	// CPABreachPct raises a CPA alert when CPA exceeds target by more than this.
 	CPABreachPct float64 `json:"cpa_breach_pct"`
+
+	// Optional tunables added with the engine; zero means the default.
+
+	// MaxBudgetStepPct caps one daily-budget change, in percent of the
+	// current budget, except when the overdelivery invariant needs a cut.
+	MaxBudgetStepPct float64 `json:"max_budget_step_pct,omitempty"`
+	// BudgetShiftPct bounds how far a campaign's share of its line may move
+	// away from its delivery share toward lower CPA, in percent.
+	BudgetShiftPct float64 `json:"budget_shift_pct,omitempty"`
+	// MinConversions: CPA-driven bid and share moves need at least this many
+	// (delay-corrected) conversions in the CPA window.
+	MinConversions float64 `json:"min_conversions,omitempty"`
+	// ConversionDelayMedian and ConversionDelayP95 describe the log-normal
+	// delay between a click and its reported conversion; recent days'
+	// conversions are scaled up by the share not yet reported.
+	ConversionDelayMedian Duration `json:"conversion_delay_median,omitempty"`
+	ConversionDelayP95    Duration `json:"conversion_delay_p95,omitempty"`
+}
+
+// withDefaults fills the optional tunables and any platform missing from
+// the per-platform maps from DefaultPolicy.
+func (p Policy) withDefaults() Policy {
+	d := DefaultPolicy()
+	if p.MaxBudgetStepPct == 0 {
+		p.MaxBudgetStepPct = d.MaxBudgetStepPct
+	}
+	if p.BudgetShiftPct == 0 {
+		p.BudgetShiftPct = d.BudgetShiftPct
+	}
+	if p.MinConversions == 0 {
+		p.MinConversions = d.MinConversions
+	}
+	if p.ConversionDelayMedian == 0 {
+		p.ConversionDelayMedian = d.ConversionDelayMedian
+	}
+	if p.ConversionDelayP95 == 0 {
+		p.ConversionDelayP95 = d.ConversionDelayP95
+	}
+	p.ReportingLag = mergePlatformMap(p.ReportingLag, d.ReportingLag)
+	p.Overdelivery = mergePlatformMap(p.Overdelivery, d.Overdelivery)
+	p.MinDailyBudget = mergePlatformMap(p.MinDailyBudget, d.MinDailyBudget)
+	return p
+}
+
+func mergePlatformMap[V any](m, def map[adpacer.Platform]V) map[adpacer.Platform]V {
+	out := make(map[adpacer.Platform]V, len(def))
+	for k, v := range def {
+		out[k] = v
+	}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // DefaultPolicy returns the defaults documented in docs/plan-format.md.
@@ -58,7 +111,12 @@ func DefaultPolicy() Policy {
 		MinDailyBudget: map[adpacer.Platform]adpacer.Micros{
 			adpacer.YandexDirect: adpacer.FromUnits(300),
 		},
-		CPABreachPct: 20,
+		CPABreachPct:          20,
+		MaxBudgetStepPct:      30,
+		BudgetShiftPct:        25,
+		MinConversions:        5,
+		ConversionDelayMedian: Duration(24 * time.Hour),
+		ConversionDelayP95:    Duration(7 * 24 * time.Hour),
 	}
 }
 

@@ -69,6 +69,10 @@ type Campaign struct {
 	// LastBidChange and LastBudgetChange drive cooldowns.
 	LastBidChange    *time.Time `json:"last_bid_change,omitempty"`
 	LastBudgetChange *time.Time `json:"last_budget_change,omitempty"`
+	// PausedByEngine marks a paused campaign whose last pause was adpacer's
+	// emergency brake; only such campaigns are resumed by the engine. A
+	// campaign a person paused stays paused.
+	PausedByEngine bool `json:"paused_by_engine,omitempty"`
 }
 
 // Stat is cost and performance of a campaign over [start, end), at most a

@@ -1,0 +1,964 @@
+package pacing
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/adpacer/adpacer"
+)
+
+// kopeck is the smallest budget unit the platforms accept (0.01 of the
+// currency); budgets are floored to it so rounding never lifts a cap.
+const kopeck adpacer.Micros = 10_000
+
+const (
+	recentHours   = 48 // hourly spend kept per campaign for rates
+	historyDays   = 14 // daily windows kept per campaign for CPA and shares
+	shareDays     = 7  // delivery share window
+	rateHours     = 3  // spend rate window before the last visible hour
+	profileSettle = 6 * hourSec
+	// yandexEveningHour: from this Moscow hour a Yandex cut is written for
+	// tomorrow (cuts apply from the next day, so earlier cuts gain nothing).
+	yandexEveningHour = 18
+	// yandexRaiseEdits: raises may use this many of Yandex's 3 daily edits;
+	// the last one is kept for the evening cut that protects tomorrow.
+	yandexRaiseEdits = 2
+	yandexMaxEdits   = 3
+	// resumeMargin: a campaign paused by the brake is resumed only when its
+	// worst case fits with this much room, so it does not toggle.
+	resumeMargin = 1.25
+)
+
+// Decide computes the plan for a snapshot: budget, bid and state changes,
+// alerts and per-line status. It is pure and deterministic: no I/O, no
+// clock, no randomness, and iteration follows the snapshot's order. It
+// returns an error only for an invalid snapshot (the checks of Validate).
+func Decide(s *Snapshot) (Plan, error) {
+	ix, err := buildIndex(s)
+	if err != nil {
+		return Plan{}, err
+	}
+	e := &engine{s: s, ix: ix, pol: ix.policy, now: s.Now.Unix()}
+	if err := e.aggregate(); err != nil {
+		return Plan{}, err
+	}
+	plan := Plan{Version: SnapshotVersion, Now: s.Now, Actions: []Action{}, Alerts: []Alert{}, Lines: make([]LineStatus, 0, len(s.Lines))}
+	for li := range s.Lines {
+		e.decideLine(li, &plan)
+	}
+	slices.SortStableFunc(plan.Alerts, func(a, b Alert) int { return strings.Compare(a.Key, b.Key) })
+	return plan, nil
+}
+
+type engine struct {
+	s     *Snapshot
+	ix    *index
+	pol   Policy
+	now   int64
+	camps []campAgg
+	lines []lineAgg
+}
+
+// campAgg is what the stats pass learns about one campaign.
+type campAgg struct {
+	dayStart, dayEnd int64 // current platform day
+	periodSpent      int64 // seen spend inside the line's period (micros)
+	todaySeen        int64 // seen spend inside the current platform day
+	lastEnd          int64 // end of the newest stat, 0 when none
+	hourly           [recentHours]int64
+	cost             [historyDays]int64
+	clicks           [historyDays]int64
+	conv             [historyDays]float64
+}
+
+type lineAgg struct {
+	zc           zoneCache
+	start, end   int64
+	profSum      [hoursOfWeek]float64
+	histFrom     int64
+	histTo       int64
+	recentSpend3 int64 // seen spend of the last 72 hours
+}
+
+func (e *engine) aggregate() error {
+	s, ix := e.s, e.ix
+	e.camps = make([]campAgg, len(s.Campaigns))
+	e.lines = make([]lineAgg, len(s.Lines))
+	for li := range e.lines {
+		la := &e.lines[li]
+		la.zc = newZoneCache(ix.lineLoc[li])
+		la.start, la.end = ix.start[li].Unix(), ix.end[li].Unix()
+	}
+	nowT := s.Now
+	for ci := range e.camps {
+		ca := &e.camps[ci]
+		ds, de := platformDay(nowT, ix.campLoc[ci])
+		ca.dayStart, ca.dayEnd = ds.Unix(), de.Unix()
+	}
+	nowHour := floorDiv(e.now, hourSec) * hourSec
+	settled := e.now - profileSettle
+	var sc statChecker
+	sc.init(len(s.Campaigns))
+	for i := range s.Stats {
+		if err := sc.check(s, ix, i); err != nil {
+			return err
+		}
+		st := &s.Stats[i]
+		ci := ix.campaign[st.Campaign]
+		li := ix.lineOf[ci]
+		if li < 0 {
+			continue
+		}
+		ca, la := &e.camps[ci], &e.lines[li]
+		a, b := st.Start.Unix(), st.End.Unix()
+		cost := int64(st.Cost)
+		ca.periodSpent += prorate(cost, a, b, la.start, la.end)
+		ca.todaySeen += prorate(cost, a, b, ca.dayStart, e.now)
+		if b > ca.lastEnd {
+			ca.lastEnd = b
+		}
+		if b > e.now-3*daySec {
+			la.recentSpend3 += prorate(cost, a, b, e.now-3*daySec, e.now)
+		}
+		if b > nowHour-(recentHours-1)*hourSec {
+			if b-a <= hourSec {
+				k := (nowHour - floorDiv(a, hourSec)*hourSec) / hourSec
+				if k >= 0 && k < recentHours {
+					ca.hourly[k] += cost
+				}
+			} else {
+				for h := floorDiv(a, hourSec) * hourSec; h < b; h += hourSec {
+					k := (nowHour - h) / hourSec
+					if k >= 0 && k < recentHours {
+						ca.hourly[k] += prorate(cost, a, b, h, h+hourSec)
+					}
+				}
+			}
+		}
+		if age := (e.now - a) / daySec; age >= 0 && age < historyDays {
+			ca.cost[age] += cost
+			ca.clicks[age] += st.Clicks
+			ca.conv[age] += st.Conversions
+		}
+		if b <= settled {
+			if la.histFrom == 0 || a < la.histFrom {
+				la.histFrom = a
+			}
+			if b > la.histTo {
+				la.histTo = b
+			}
+			if b-a <= hourSec {
+				la.profSum[la.zc.hourOfWeek(a)] += float64(cost)
+			} else {
+				for h := a; h < b; h += hourSec {
+					la.profSum[la.zc.hourOfWeek(h)] += float64(prorate(cost, a, b, h, min(h+hourSec, b)))
+				}
+			}
+		}
+	}
+	return sc.finish(s)
+}
+
+// platformDay returns the platform day containing t in loc.
+func platformDay(t time.Time, loc *time.Location) (time.Time, time.Time) {
+	lt := t.In(loc)
+	ds := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
+	de := time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, loc)
+	return ds, de
+}
+
+// prorate is the part of cost spent in [from, to) when cost was spent
+// evenly over [a, b).
+func prorate(cost, a, b, from, to int64) int64 {
+	if from <= a && b <= to {
+		return cost
+	}
+	lo, hi := max(a, from), min(b, to)
+	if hi <= lo {
+		return 0
+	}
+	return int64(math.Round(float64(cost) * float64(hi-lo) / float64(b-a)))
+}
+
+// campPlan is the engine's working state for one campaign of a line.
+type campPlan struct {
+	ci       int
+	c        *Campaign
+	agg      *campAgg
+	kappa    float64
+	stale    bool
+	control  bool // the engine may act on it (fresh, on or paused by the brake)
+	active   bool // serving now (state on)
+	rate     float64
+	unseen   int64 // estimated spend after the last visible stat
+	unseenTd int64 // part of unseen inside the platform day
+	today    int64 // seen + unseen spend of the platform day
+	share    float64
+	desired  int64 // desired daily budget before the invariant
+	newBud   int64 // budget after the invariant (-1: leave as is)
+	pause    bool
+	resume   bool
+	cpa      float64 // delay-corrected CPA, 0 when unknown
+	cvr      float64
+	conv     float64
+}
+
+func (e *engine) decideLine(li int, plan *Plan) {
+	s, pol := e.s, e.pol
+	line := &s.Lines[li]
+	la := &e.lines[li]
+	B := int64(line.Budget)
+	reserve := int64(adpacer.FromFloat(line.Budget.Float() * pol.ReservePct / 100).RoundTo(kopeck))
+
+	// Profile and timeline in the line's zone.
+	var occ [hoursOfWeek]float64
+	if la.histTo > la.histFrom {
+		from := floorDiv(la.histFrom, hourSec) * hourSec
+		for h := from; h < la.histTo; h += hourSec {
+			occ[la.zc.hourOfWeek(h)]++
+		}
+	}
+	profile := learnProfile(&la.profSum, &occ)
+	tl := newTimeline(la.start, la.end, &profile, &la.zc)
+
+	cps := make([]campPlan, 0, len(line.Campaigns))
+	anyStale := false
+	for _, id := range line.Campaigns {
+		ci := e.ix.campaign[id]
+		c := &s.Campaigns[ci]
+		cp := campPlan{ci: ci, c: c, agg: &e.camps[ci], kappa: pol.Overdelivery[c.Platform], newBud: -1}
+		if cp.kappa < 1 {
+			cp.kappa = 1
+		}
+		cp.stale = s.Now.Sub(c.DataAsOf) > time.Duration(pol.MaxDataAge)
+		cp.active = c.State == adpacer.StateOn
+		cp.control = !cp.stale && (cp.active || (c.State == adpacer.StatePaused && c.PausedByEngine))
+		anyStale = anyStale || cp.stale
+		e.estimateUnseen(&cp, &tl)
+		e.cpaOf(&cp)
+		cps = append(cps, cp)
+	}
+
+	var seen, unseen int64
+	for i := range cps {
+		seen += cps[i].agg.periodSpent
+		if e.now < la.end {
+			unseen += cps[i].unseen
+		}
+	}
+	est := seen + unseen
+	remaining := B - est
+	status := LineStatus{ID: line.ID, Spent: adpacer.Micros(seen), Remaining: adpacer.Micros(remaining)}
+
+	wTotal := tl.total()
+	wDone := tl.cum(e.now)
+	if wTotal > 0 {
+		status.PlannedToDate = adpacer.FromFloat(line.Budget.Float() * wDone / wTotal).RoundTo(kopeck)
+	}
+	wLeft := wTotal - wDone
+
+	// Projection under the engine: the rest of the plan, limited by what the
+	// campaigns showed they can deliver (recent pace with the headroom bids
+	// and budgets can add).
+	futureCap := float64(max(remaining, 0))
+	if w3 := tl.between(max(e.now-3*daySec, la.start), e.now); w3 > 0 && e.now-la.start >= daySec && la.recentSpend3 > 0 {
+		futureCap = min(futureCap, 1.3*float64(la.recentSpend3)/w3*wLeft)
+	}
+	if e.now >= la.end {
+		futureCap = 0
+	}
+	status.Projected = adpacer.Micros(est + int64(math.Round(futureCap))).RoundTo(kopeck)
+
+	active := e.now >= la.start && e.now < la.end
+	var committed int64
+	if active {
+		e.shares(line, cps)
+		e.budgets(line, cps, &tl, remaining)
+		committed = e.enforce(line, cps, B-reserve-est)
+	}
+
+	// Status.
+	band := max(float64(status.PlannedToDate)*pol.TolerancePct/100, float64(B)/100)
+	dev := float64(est) - float64(status.PlannedToDate)
+	switch {
+	case anyStale:
+		status.Status = StatusHeld
+	case active && remaining <= reserve:
+		status.Status = StatusExhausted
+	case dev > band:
+		status.Status = StatusOver
+	case dev < -band || (active && float64(status.Projected) < float64(B)*(1-pol.TolerancePct/100)):
+		status.Status = StatusUnder
+	default:
+		status.Status = StatusOnTrack
+	}
+	plan.Lines = append(plan.Lines, status)
+
+	if active {
+		for i := range cps {
+			e.emitActions(line, &cps[i], &tl, plan)
+		}
+	}
+	e.lineAlerts(line, cps, status, est, committed, wLeft/max(wTotal, 1e-9), active, plan)
+}
+
+// estimateUnseen estimates spend made after the newest visible stat: the
+// recent rate (scaled by the traffic profile) times the reporting gap, at
+// least the platform's usual lag, and never more than the platform could
+// spend today.
+func (e *engine) estimateUnseen(cp *campPlan, tl *timeline) {
+	ca := cp.agg
+	if ca.lastEnd == 0 {
+		cp.today = ca.todaySeen
+		return
+	}
+	lag := int64(time.Duration(e.pol.ReportingLag[cp.c.Platform]) / time.Second)
+	nowHour := floorDiv(e.now, hourSec) * hourSec
+	lastHour := floorDiv(ca.lastEnd-1, hourSec) * hourSec
+	var sum int64
+	for h := 0; h < rateHours; h++ {
+		k := (nowHour - lastHour) / hourSec
+		k += int64(h)
+		if k >= 0 && k < recentHours {
+			sum += ca.hourly[k]
+		}
+	}
+	rate := float64(sum) / rateHours // micros per hour
+	from := ca.lastEnd
+	gapFrom := min(from, e.now-lag)
+	if wPast := tl.between(ca.lastEnd-rateHours*hourSec, ca.lastEnd); wPast > 0 {
+		wGap := tl.between(gapFrom, e.now)
+		if wGap > 0 {
+			ratio := (wGap / float64(e.now-gapFrom)) / (wPast / float64(rateHours*hourSec))
+			rate *= min(max(ratio, 0.25), 4)
+		}
+	}
+	cp.rate = rate
+	if !cp.active && !cp.stale {
+		// Paused and fresh: nothing serves now; what it spent before the
+		// pause is in the stats or in the lag window below.
+		gapFrom = min(from, e.now-lag)
+	}
+	gap := e.now - gapFrom
+	if gap > daySec {
+		gap = daySec
+	}
+	if gap > 0 && cp.active {
+		cp.unseen = int64(rate * float64(gap) / hourSec)
+		tdFrom := max(e.now-gap, ca.dayStart)
+		if tdFrom < e.now {
+			cp.unseenTd = int64(rate * float64(e.now-tdFrom) / hourSec)
+		}
+		// The platform cannot spend more today than its cap allows.
+		if capToday, ok := e.todayCap(cp.c); ok {
+			room := max(int64(cp.kappa*float64(capToday))-ca.todaySeen, 0)
+			if cp.unseenTd > room {
+				cp.unseen -= cp.unseenTd - room
+				cp.unseenTd = room
+			}
+		}
+	}
+	cp.today = ca.todaySeen + cp.unseenTd
+}
+
+// todayCap is the budget the platform enforces today before any action:
+// the highest setting of the day (Google's 2x rule; Yandex keeps a cut for
+// tomorrow).
+func (e *engine) todayCap(c *Campaign) (int64, bool) {
+	if c.DailyBudget == nil {
+		return 0, false
+	}
+	v := int64(*c.DailyBudget)
+	if c.Platform != adpacer.VKAds && c.MaxDailyBudgetToday != nil {
+		v = max(v, int64(*c.MaxDailyBudgetToday))
+	}
+	return v, true
+}
+
+// delayShare is the share of a window's conversions already reported when
+// the window is ageDays old, from a log-normal delay distribution.
+func (e *engine) delayShare(ageDays float64) float64 {
+	med := time.Duration(e.pol.ConversionDelayMedian).Hours() / 24
+	p95 := time.Duration(e.pol.ConversionDelayP95).Hours() / 24
+	if med <= 0 || p95 <= med {
+		return 1
+	}
+	sigma := math.Log(p95/med) / 1.6448536269514722
+	z := (math.Log(ageDays) - math.Log(med)) / sigma
+	return 0.5 * math.Erfc(-z/math.Sqrt2)
+}
+
+// cpaOf computes the campaign's delay-corrected CPA and conversion rate
+// over the history window; windows too young to be meaningful are skipped.
+func (e *engine) cpaOf(cp *campPlan) {
+	ca := cp.agg
+	var cost, clicks int64
+	var conv, raw float64
+	for age := 0; age < historyDays; age++ {
+		f := e.delayShare(float64(age) + 0.5)
+		if f < 0.25 {
+			continue
+		}
+		cost += ca.cost[age]
+		clicks += ca.clicks[age]
+		conv += ca.conv[age] / f
+		raw += ca.conv[age]
+	}
+	cp.conv = conv
+	if raw < e.pol.MinConversions {
+		return
+	}
+	if cost > 0 {
+		cp.cpa = float64(cost) / conv
+	}
+	if clicks > 0 {
+		cp.cvr = conv / float64(clicks)
+	}
+}
+
+// shares splits the line's plan among controllable campaigns: by what
+// each delivered over the last week, tilted toward lower CPA within
+// ±BudgetShiftPct.
+func (e *engine) shares(line *Line, cps []campPlan) {
+	var total float64
+	n := 0
+	for i := range cps {
+		if !cps[i].control {
+			continue
+		}
+		n++
+		var sp int64
+		for d := 0; d < shareDays; d++ {
+			sp += cps[i].agg.cost[d]
+		}
+		cps[i].share = float64(sp)
+		total += float64(sp)
+	}
+	if n == 0 {
+		return
+	}
+	if total <= 0 {
+		// No delivery history: split by current budgets, else evenly.
+		var bt float64
+		for i := range cps {
+			if cps[i].control && cps[i].c.DailyBudget != nil {
+				bt += cps[i].c.DailyBudget.Float()
+			}
+		}
+		for i := range cps {
+			if !cps[i].control {
+				continue
+			}
+			cps[i].share = 1 / float64(n)
+			if bt > 0 {
+				if cps[i].c.DailyBudget != nil {
+					cps[i].share = 0.5/float64(n) + 0.5*cps[i].c.DailyBudget.Float()/bt
+				} else {
+					cps[i].share = 0.5 / float64(n)
+				}
+			}
+		}
+	} else {
+		floor := 0.2 / float64(n)
+		for i := range cps {
+			if cps[i].control {
+				cps[i].share = max(cps[i].share/total, floor)
+			}
+		}
+	}
+	if line.TargetCPA != nil {
+		target := float64(*line.TargetCPA)
+		shift := e.pol.BudgetShiftPct / 100
+		for i := range cps {
+			if cps[i].control && cps[i].cpa > 0 {
+				cps[i].share *= min(max(target/cps[i].cpa, 1-shift), 1+shift)
+			}
+		}
+	}
+	var sum float64
+	for i := range cps {
+		if cps[i].control {
+			sum += cps[i].share
+		}
+	}
+	for i := range cps {
+		if cps[i].control {
+			cps[i].share /= sum
+		}
+	}
+}
+
+// budgets computes each controllable campaign's desired daily budget from
+// the line's remaining plan.
+func (e *engine) budgets(line *Line, cps []campPlan, tl *timeline, remaining int64) {
+	wLeft := tl.between(e.now, tl.end)
+	future := float64(max(remaining, 0))
+	for i := range cps {
+		cp := &cps[i]
+		if !cp.control {
+			continue
+		}
+		ca := cp.agg
+		var want float64
+		if wLeft > 0 {
+			if cp.c.Platform == adpacer.YandexDirect {
+				// Yandex's daily budget is a weekly average: set the average
+				// daily plan of the coming week (within the period) and let
+				// Yandex place it on busy days; a one-day number would be
+				// spent 1.3x on busy days and edited three times a day.
+				h := min(7*daySec, tl.end-e.now)
+				days := float64(h) / daySec
+				want = cp.share * future * tl.between(e.now, e.now+h) / wLeft / max(days, 1.0/24)
+				if h < daySec {
+					want = float64(cp.today) + cp.share*future
+				}
+			} else {
+				rest := tl.between(e.now, min(ca.dayEnd, tl.end))
+				want = float64(cp.today) + cp.share*future*rest/wLeft
+			}
+		}
+		cp.desired = int64(adpacer.FromFloat(want / adpacer.MicrosPerUnit).FloorTo(kopeck))
+		if minB := int64(e.pol.MinDailyBudget[cp.c.Platform]); cp.desired < minB && cp.desired > 0 {
+			cp.desired = minB
+		}
+	}
+}
+
+// effectiveToday is the cap the platform enforces for the rest of today if
+// the budget becomes b: Google keeps 2x the day's highest setting, Yandex
+// applies cuts tomorrow, VK applies changes at once.
+func (e *engine) effectiveToday(c *Campaign, b int64) int64 {
+	cur, ok := e.todayCap(c)
+	if !ok {
+		return b
+	}
+	switch c.Platform {
+	case adpacer.GoogleAds:
+		return max(b, cur)
+	case adpacer.YandexDirect:
+		if b >= int64(*c.DailyBudget) {
+			return max(b, cur)
+		}
+		return cur
+	}
+	return b
+}
+
+// enforce applies step limits and edit rules to the desired budgets and
+// then the invariant: the sum over the line's campaigns of the worst-case
+// rest-of-day spend (kappa x effective cap - spent today) stays within
+// what is left of the budget minus the reserve. Budgets are cut first;
+// pausing is the last resort. It returns the committed worst case.
+func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
+	pol := e.pol
+	step := pol.MaxBudgetStepPct / 100
+	for i := range cps {
+		cp := &cps[i]
+		if !cp.control {
+			continue
+		}
+		b := cp.desired
+		if cp.c.DailyBudget != nil && cp.active {
+			cur := int64(*cp.c.DailyBudget)
+			if cur > 0 {
+				hi := int64(float64(cur) * (1 + step))
+				lo := int64(float64(cur) * (1 - step))
+				b = min(max(b, lo), hi)
+			}
+		}
+		cp.newBud = int64(adpacer.Micros(b).FloorTo(kopeck))
+	}
+
+	exposure := func(cp *campPlan) int64 {
+		if cp.pause {
+			return 0
+		}
+		if !cp.control {
+			if !cp.active && !cp.stale {
+				return 0
+			}
+			if cp.c.State != adpacer.StateOn {
+				return 0
+			}
+			capT, ok := e.todayCap(cp.c)
+			if !ok {
+				// No budget and no control: assume today's pace doubles.
+				return int64(2 * cp.rate * float64(cp.agg.dayEnd-e.now) / hourSec)
+			}
+			return max(int64(cp.kappa*float64(capT))-cp.today, 0)
+		}
+		if !cp.active && !cp.resume {
+			return 0
+		}
+		eff := e.effectiveToday(cp.c, cp.newBud)
+		return max(int64(cp.kappa*float64(eff))-cp.today, 0)
+	}
+	// Engine-paused campaigns are candidates for resuming; they count only
+	// if they fit (decided below).
+	total := int64(0)
+	for i := range cps {
+		total += exposure(&cps[i])
+	}
+	if total > capLeft {
+		excess := total - capLeft
+		// Reducible part: what a lower budget removes today.
+		var red int64
+		floors := make([]int64, len(cps))
+		for i := range cps {
+			cp := &cps[i]
+			if !cp.control || !cp.active {
+				continue
+			}
+			saved := cp.newBud
+			cp.newBud = 0
+			floors[i] = exposure(cp)
+			cp.newBud = saved
+			red += exposure(cp) - floors[i]
+		}
+		if red > 0 {
+			f := min(float64(excess)/float64(red), 1)
+			for i := range cps {
+				cp := &cps[i]
+				if !cp.control || !cp.active {
+					continue
+				}
+				ex := exposure(cp)
+				r := ex - floors[i]
+				if r <= 0 {
+					continue
+				}
+				target := ex - int64(math.Ceil(float64(r)*f))
+				// Solve kappa*b - today = target for b, floored.
+				nb := int64(adpacer.Micros(int64(math.Floor((float64(target) + float64(cp.today)) / cp.kappa))).FloorTo(kopeck))
+				if nb < cp.newBud {
+					cp.newBud = max(nb, 0)
+				}
+			}
+		}
+		total = 0
+		for i := range cps {
+			total += exposure(&cps[i])
+		}
+		// Emergency brake: pause the largest exposures that budgets cannot
+		// reduce today, or campaigns whose budget fell below the platform
+		// minimum.
+		for total > capLeft {
+			best, bestEx := -1, int64(0)
+			for i := range cps {
+				cp := &cps[i]
+				if !cp.control || !cp.active || cp.pause {
+					continue
+				}
+				if ex := exposure(cp); ex > bestEx {
+					best, bestEx = i, ex
+				}
+			}
+			if best < 0 {
+				break
+			}
+			cps[best].pause = true
+			total -= bestEx
+		}
+	}
+	// Budgets below the platform minimum cannot be set; pause instead when
+	// the line has no room for the minimum.
+	for i := range cps {
+		cp := &cps[i]
+		if !cp.control || !cp.active || cp.pause {
+			continue
+		}
+		if minB := int64(pol.MinDailyBudget[cp.c.Platform]); cp.newBud < minB {
+			old := exposure(cp)
+			cp.newBud = minB
+			if total-old+exposure(cp) > capLeft {
+				cp.pause = true
+				total -= old
+			} else {
+				total += exposure(cp) - old
+			}
+		}
+		if cp.newBud <= 0 {
+			cp.pause = true
+			total -= exposure(cp)
+		}
+	}
+	// Resume engine-paused campaigns whose worst case fits with margin.
+	for i := range cps {
+		cp := &cps[i]
+		if !cp.control || cp.active {
+			continue
+		}
+		b := max(cp.desired, int64(pol.MinDailyBudget[cp.c.Platform]))
+		if b <= 0 {
+			continue
+		}
+		cp.newBud = b
+		cp.resume = true
+		ex := exposure(cp)
+		if float64(total)+resumeMargin*float64(ex) <= float64(capLeft) {
+			total += ex
+		} else {
+			cp.resume = false
+			cp.newBud = -1
+		}
+	}
+	return total
+}
+
+func (e *engine) emitActions(line *Line, cp *campPlan, tl *timeline, plan *Plan) {
+	if !cp.control {
+		return
+	}
+	c := cp.c
+	if cp.pause {
+		if cp.active {
+			e.addAction(plan, line, c, adpacer.Pause, nil, nil, cp, "emergency brake: the worst-case spend of today (overdelivery x budget, plus reporting lag) would exceed what is left of the line budget minus the reserve")
+		}
+		return
+	}
+	if !cp.active && !cp.resume {
+		return
+	}
+	tol := e.pol.TolerancePct / 100
+	if cp.newBud >= 0 {
+		nb := adpacer.Micros(cp.newBud)
+		write := false
+		reason := ""
+		switch {
+		case c.DailyBudget == nil:
+			write, reason = true, "set a daily budget so the line's worst case is bounded"
+		default:
+			cur := int64(*c.DailyBudget)
+			diff := float64(cp.newBud - cur)
+			forced := cp.newBud < cur && cp.newBud < cp.desired // the invariant cut it
+			if math.Abs(diff) > tol*float64(cur) || (forced && cp.newBud != cur) {
+				write = true
+				if diff > 0 {
+					reason = fmt.Sprintf("raise to the line's plan: %s left over the remaining traffic-weighted period", adpacer.Micros(max(int64(line.Budget)-cp.agg.periodSpent, 0)))
+				} else if forced {
+					reason = "cut so overdelivery x budget stays within the line's remaining budget minus the reserve"
+				} else {
+					reason = "lower to the line's plan for the remaining period"
+				}
+			}
+		}
+		if write && c.Platform == adpacer.YandexDirect {
+			write = e.yandexAllows(c, cp)
+		}
+		if write {
+			e.addAction(plan, line, c, adpacer.SetDailyBudget, &nb, c.DailyBudget, cp, reason)
+		}
+	}
+	if cp.resume {
+		e.addAction(plan, line, c, adpacer.Resume, nil, nil, cp, "resume: the line's worst-case spend fits the remaining budget again")
+	}
+	e.bidAction(line, cp, plan)
+}
+
+// yandexAllows applies Yandex Direct's edit rules: three edits per Moscow
+// day, the last one kept for the evening cut; a cut applies tomorrow, so
+// it is written only in the evening unless the invariant needs it.
+func (e *engine) yandexAllows(c *Campaign, cp *campPlan) bool {
+	if c.BudgetEditsToday >= yandexMaxEdits {
+		return false
+	}
+	cur := int64(*c.DailyBudget)
+	if cp.newBud > cur {
+		return c.BudgetEditsToday < yandexRaiseEdits
+	}
+	msk := time.Unix(e.now, 0).In(e.ix.campLoc[cp.ci])
+	forced := cp.newBud < cp.desired
+	return forced || msk.Hour() >= yandexEveningHour
+}
+
+// bidAction moves the bid toward the CPA target and toward the spend the
+// plan needs: the smaller of the pacing and CPA multipliers, limited to a
+// step, the bid range and a cooldown.
+func (e *engine) bidAction(line *Line, cp *campPlan, plan *Plan) {
+	c := cp.c
+	if c.Bid == nil || !cp.active {
+		return
+	}
+	pol := e.pol
+	if c.LastBidChange != nil && e.s.Now.Sub(*c.LastBidChange) < time.Duration(pol.BidCooldown) {
+		return
+	}
+	ca := cp.agg
+	// Pacing multiplier: a campaign that did not spend its budget over the
+	// last three days is short of traffic at its bid; raise the bid
+	// toward the spend the plan wants. A budget-capped campaign gains
+	// nothing from a higher bid.
+	mB := 1.0
+	var spent3 int64
+	for d := 0; d < 3; d++ {
+		spent3 += ca.cost[d]
+	}
+	if c.DailyBudget != nil && *c.DailyBudget > 0 && spent3 > 0 {
+		daily := float64(spent3) / 3
+		use := daily / float64(*c.DailyBudget)
+		if use < 0.85 && float64(cp.desired) > daily {
+			mB = math.Sqrt(float64(cp.desired) / daily)
+		}
+	}
+	m := mB
+	reason := "raise the bid: the campaign spent less than its budget, short of traffic"
+	if line.TargetCPA != nil && cp.cvr > 0 {
+		// CPA multiplier without windup: the CPC the target allows at the
+		// observed conversion rate, against the CPC of the last two days.
+		var cost2, clicks2 int64
+		for d := 0; d < 2; d++ {
+			cost2 += ca.cost[d]
+			clicks2 += ca.clicks[d]
+		}
+		if clicks2 > 0 && cost2 > 0 {
+			cpcNow := float64(cost2) / float64(clicks2)
+			mC := float64(*line.TargetCPA) * cp.cvr / cpcNow
+			mC = math.Pow(mC, 0.7) // smoothing
+			if mC < m {
+				m = mC
+				if mC < 1 {
+					reason = fmt.Sprintf("lower the bid toward the target CPA %s (delay-corrected CPA %s)", *line.TargetCPA, adpacer.FromFloat(cp.cpa/adpacer.MicrosPerUnit))
+				} else {
+					reason = fmt.Sprintf("raise the bid toward the target CPA %s (delay-corrected CPA %s)", *line.TargetCPA, adpacer.FromFloat(cp.cpa/adpacer.MicrosPerUnit))
+				}
+			}
+		}
+	}
+	if math.Abs(m-1) <= pol.TolerancePct/100 {
+		return
+	}
+	st := pol.MaxBidStepPct / 100
+	m = min(max(m, 1-st), 1+st)
+	cur := int64(*c.Bid)
+	nb := adpacer.Micros(int64(math.Round(float64(cur) * m))).RoundTo(kopeck)
+	lo, hi := adpacer.Micros(kopeck), adpacer.Micros(math.MaxInt64)
+	if c.MinBid != nil {
+		lo = *c.MinBid
+	}
+	if c.MaxBid != nil {
+		hi = *c.MaxBid
+	}
+	nb = min(max(nb, lo), hi)
+	if nb == *c.Bid || math.Abs(float64(nb-*c.Bid)) <= pol.TolerancePct/100*float64(cur) {
+		return
+	}
+	e.addAction(plan, line, c, adpacer.SetBid, &nb, c.Bid, cp, reason)
+}
+
+func (e *engine) addAction(plan *Plan, line *Line, c *Campaign, kind adpacer.ActionKind, value, prev *adpacer.Micros, cp *campPlan, reason string) {
+	a := Action{Campaign: c.ID, Line: line.ID, Kind: kind, Reason: reason}
+	if value != nil {
+		v := *value
+		a.Value = &v
+	}
+	if prev != nil {
+		p := *prev
+		a.Previous = &p
+	}
+	a.Key = actionKey(c.ID, kind, e.window(cp), value)
+	if line.Mode == ModeApprove && e.pol.ApprovalThresholdPct > 0 && value != nil {
+		if prev == nil || *prev == 0 || math.Abs(float64(*value-*prev))/float64(*prev)*100 > e.pol.ApprovalThresholdPct {
+			a.NeedsApproval = true
+			plan.Alerts = append(plan.Alerts, e.alert(adpacer.SeverityInfo, "approval_needed", line.ID, c.ID,
+				fmt.Sprintf("Approve %s of %s", kind, c.ID),
+				fmt.Sprintf("%s from %s to %s exceeds the approval threshold of %.0f%%: %s", kind, fmtMicros(prev), fmtMicros(value), e.pol.ApprovalThresholdPct, reason),
+				string(a.Key)))
+		}
+	}
+	plan.Actions = append(plan.Actions, a)
+}
+
+// window names the pacing window of a decision: the campaign's platform
+// day and the hour of now in that day's zone.
+func (e *engine) window(cp *campPlan) string {
+	return time.Unix(e.now, 0).In(e.ix.campLoc[cp.ci]).Format("2006-01-02T15")
+}
+
+func actionKey(id adpacer.CampaignID, kind adpacer.ActionKind, window string, value *adpacer.Micros) adpacer.ActionKey {
+	v := "-"
+	if value != nil {
+		v = value.String()
+	}
+	h := sha256.Sum256([]byte(string(id) + "|" + string(kind) + "|" + window + "|" + v))
+	return adpacer.ActionKey(hex.EncodeToString(h[:12]))
+}
+
+func fmtMicros(m *adpacer.Micros) string {
+	if m == nil {
+		return "none"
+	}
+	return m.String()
+}
+
+func (e *engine) alert(sev adpacer.Severity, kind, line string, camp adpacer.CampaignID, title, detail, material string) Alert {
+	key := kind + ":" + line
+	if camp != "" {
+		key += ":" + string(camp)
+	}
+	fp := sha256.Sum256([]byte(key + "|" + string(sev) + "|" + material))
+	return Alert{Key: key, Severity: sev, Kind: kind, Line: line, Campaign: camp, Title: title, Detail: detail, Fingerprint: hex.EncodeToString(fp[:8])}
+}
+
+func (e *engine) lineAlerts(line *Line, cps []campPlan, st LineStatus, est, committed int64, leftFrac float64, active bool, plan *Plan) {
+	B := float64(line.Budget)
+	for i := range cps {
+		cp := &cps[i]
+		if cp.stale {
+			age := e.s.Now.Sub(cp.c.DataAsOf).Round(time.Minute)
+			plan.Alerts = append(plan.Alerts, e.alert(adpacer.SeverityWarning, "stale_data", line.ID, cp.c.ID,
+				fmt.Sprintf("Stale data: %s is held", cp.c.ID),
+				fmt.Sprintf("Data of %s is %s old (policy allows %s); the engine holds its settings and plans the line with its worst case until fresh data arrives.", cp.c.ID, age, time.Duration(e.pol.MaxDataAge)),
+				"stale"))
+		}
+	}
+	if !active {
+		return
+	}
+	over := est + committed - int64(line.Budget)
+	switch {
+	case st.Status == StatusExhausted && leftFrac > 0.02:
+		plan.Alerts = append(plan.Alerts, e.alert(adpacer.SeverityCritical, "budget_exhausted", line.ID, "",
+			fmt.Sprintf("Budget exhausted early: %s", line.ID),
+			fmt.Sprintf("%s of %s spent with %.0f%% of the period's traffic still ahead; campaigns are paused or at minimum budgets.", adpacer.Micros(est), line.Budget, leftFrac*100),
+			"exhausted"))
+	case over > 0:
+		plan.Alerts = append(plan.Alerts, e.alert(adpacer.SeverityCritical, "projected_overspend", line.ID, "",
+			fmt.Sprintf("Overspend risk: %s", line.ID),
+			fmt.Sprintf("Spent %s (with estimated unreported spend) plus today's worst case %s exceeds the budget %s by %s; held or uneditable campaigns keep the exposure.", adpacer.Micros(est), adpacer.Micros(committed), line.Budget, adpacer.Micros(over)),
+			fmt.Sprintf("%d", int64(float64(over)/B*20))))
+	}
+	if ratio := float64(st.Projected) / B; ratio < 1-2*e.pol.TolerancePct/100 && leftFrac < 0.9 && st.Status != StatusHeld {
+		sev := adpacer.SeverityWarning
+		if ratio < 0.8 {
+			sev = adpacer.SeverityCritical
+		}
+		plan.Alerts = append(plan.Alerts, e.alert(sev, "projected_underspend", line.ID, "",
+			fmt.Sprintf("Underspend risk: %s", line.ID),
+			fmt.Sprintf("Projected %s of %s (%.0f%%): the campaigns' recent delivery cannot absorb the remaining plan even with higher bids and budgets.", st.Projected, line.Budget, ratio*100),
+			fmt.Sprintf("%s|%d", sev, int(ratio*20))))
+	}
+	if line.TargetCPA != nil {
+		var cost, conv float64
+		for i := range cps {
+			if cps[i].conv > 0 {
+				cost += cps[i].cpa * cps[i].conv
+				conv += cps[i].conv
+			}
+		}
+		if conv >= e.pol.MinConversions {
+			cpa := cost / conv
+			target := float64(*line.TargetCPA)
+			if cpa > target*(1+e.pol.CPABreachPct/100) {
+				plan.Alerts = append(plan.Alerts, e.alert(adpacer.SeverityWarning, "cpa_breach", line.ID, "",
+					fmt.Sprintf("CPA above target: %s", line.ID),
+					fmt.Sprintf("Delay-corrected CPA %s is %.0f%% above the target %s; bids are being lowered.", adpacer.FromFloat(cpa/adpacer.MicrosPerUnit), (cpa/target-1)*100, line.TargetCPA),
+					fmt.Sprintf("%d", int((cpa/target-1)*10))))
+			}
+		}
+	}
+}
