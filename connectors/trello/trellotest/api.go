@@ -413,7 +413,7 @@ func (s *Server) routeCards(r *http.Request, m string, seg []string, q url.Value
 			return notFound()
 		}
 		s.removeLabel(c, l, memberID)
-		return ok(nonNil(c.Labels))
+		return ok(map[string]any{"_value": nil})
 	case seg[2] == "idMembers" && len(seg) == 3 && m == http.MethodPost:
 		mb := s.members[q.Get("value")]
 		if mb == nil || !slices.Contains(b.Members, mb.ID) {
@@ -435,7 +435,7 @@ func (s *Server) routeCards(r *http.Request, m string, seg []string, q url.Value
 		}
 		c.Members = slices.DeleteFunc(c.Members, func(id string) bool { return id == seg[3] })
 		s.record("removeMemberFromCard", memberID, b, c, map[string]any{"idMember": seg[3]})
-		return ok(nonNil(c.Members))
+		return ok(map[string]any{"_value": nil})
 	case seg[2] == "members" && len(seg) == 3 && m == http.MethodGet:
 		out := []map[string]any{}
 		for _, id := range c.Members {
@@ -752,9 +752,11 @@ func (s *Server) putItem(r *http.Request, b *board, c *card, fieldID, memberID s
 				return invalid("value")
 			}
 		case "date":
-			if _, err := time.Parse(time.RFC3339Nano, val); err != nil {
+			t, err := time.Parse(time.RFC3339Nano, val)
+			if err != nil {
 				return invalid("value")
 			}
+			val = fmtTime(t)
 		case "checkbox":
 			if val != "true" && val != "false" {
 				return invalid("value")
