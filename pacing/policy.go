@@ -105,7 +105,7 @@ func DefaultPolicy() Policy {
 		Overdelivery: map[adpacer.Platform]float64{
 			adpacer.YandexDirect: 1.3,
 			adpacer.GoogleAds:    2.0,
-			adpacer.VKAds:        1.2,
+			adpacer.VKAds:        1.3, // unknown (pacing-notes 2.3); the simulator draws 1.0..1.3
 		},
 		ApprovalThresholdPct: 50,
 		MinDailyBudget: map[adpacer.Platform]adpacer.Micros{
