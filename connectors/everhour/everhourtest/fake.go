@@ -10,6 +10,7 @@
 package everhourtest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -42,6 +43,18 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// Sleep advances the clock by d at once (it satisfies httpx.Clock, so the
+// client's rate limiter and retry back-off run on virtual time).
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d > 0 {
+		c.Advance(d)
+	}
+	return nil
 }
 
 // Set moves the clock to t.
@@ -149,8 +162,12 @@ type Server struct {
 	nextID    int64
 	admitted  []time.Time // admitted requests within the rate window
 	failNext  []int
+	failRoute map[string][]int
 	stats     Stats
+	rawPaths  []string // escaped paths as received, capped at maxRawPaths
 }
+
+const maxRawPaths = 1000
 
 // NewServer starts a fake Everhour API. It panics only when opts.APIKey is
 // empty, which is a bug in the test itself.
@@ -208,12 +225,21 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
+// RawPaths returns the escaped request paths as received (the first 1000),
+// to check how clients put prefixed ids into paths.
+func (s *Server) RawPaths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.rawPaths...)
+}
+
 // ResetStats zeroes the counters (and the rate window).
 func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = Stats{ByRoute: map[string]int{}}
 	s.admitted = nil
+	s.rawPaths = nil
 }
 
 // FailNext makes the next len(statuses) authenticated requests fail with
@@ -222,6 +248,18 @@ func (s *Server) FailNext(statuses ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext = append(s.failNext, statuses...)
+}
+
+// FailRoute makes the next requests to route (as named in Stats.ByRoute,
+// e.g. "GET /team/time") fail with statuses, one per request; a 0 serves
+// that request normally, so FailRoute(r, 0, 500) fails the second one.
+func (s *Server) FailRoute(route string, statuses ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failRoute == nil {
+		s.failRoute = map[string][]int{}
+	}
+	s.failRoute[route] = append(s.failRoute[route], statuses...)
 }
 
 // SetFaultRate changes the probability of a random 500.

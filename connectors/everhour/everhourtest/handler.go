@@ -92,6 +92,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Requests++
+	if len(s.rawPaths) < maxRawPaths {
+		s.rawPaths = append(s.rawPaths, r.URL.EscapedPath())
+	}
 
 	key := r.Header.Get("X-Api-Key")
 	if key == "" || key != s.opts.APIKey {
@@ -128,6 +131,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	route := routeName(r.Method, segs)
 	s.stats.ByRoute[route]++
 
+	if q := s.failRoute[route]; len(q) > 0 && q[0] == 0 {
+		s.failRoute[route] = q[1:]
+	} else if len(q) > 0 {
+		s.failRoute[route] = q[1:]
+		s.stats.Faults++
+		writeError(w, q[0], http.StatusText(q[0]), nil)
+		return
+	}
 	if len(s.failNext) > 0 {
 		st := s.failNext[0]
 		s.failNext = s.failNext[1:]
