@@ -164,7 +164,8 @@ type Server struct {
 	failNext  []int
 	failRoute map[string][]int
 	stats     Stats
-	rawPaths  []string // escaped paths as received, capped at maxRawPaths
+	sorted    []*Record // cache of records in API order; nil when stale
+	rawPaths  []string  // escaped paths as received, capped at maxRawPaths
 }
 
 const maxRawPaths = 1000
@@ -386,6 +387,7 @@ func (s *Server) AddRecord(r Record) (int64, error) {
 	r.ID = s.nextID
 	cp := r
 	s.records[r.ID] = &cp
+	s.sorted = nil
 	return r.ID, nil
 }
 
@@ -433,6 +435,7 @@ func (s *Server) EditRecord(id int64, seconds int64, date, comment string) error
 		return fmt.Errorf("everhourtest: edit record %d: %v", id, errs)
 	}
 	*r = upd
+	s.sorted = nil
 	return nil
 }
 
@@ -444,6 +447,7 @@ func (s *Server) DeleteRecord(id int64) error {
 		return fmt.Errorf("everhourtest: no record %d", id)
 	}
 	delete(s.records, id)
+	s.sorted = nil
 	return nil
 }
 
@@ -451,13 +455,24 @@ func (s *Server) DeleteRecord(id int64) error {
 func (s *Server) Records() []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sortedRecordsLocked()
+	srt := s.sortedRecordsLocked()
+	out := make([]Record, len(srt))
+	for i, r := range srt {
+		out[i] = *r
+	}
+	return out
 }
 
-func (s *Server) sortedRecordsLocked() []Record {
-	out := make([]Record, 0, len(s.records))
+// sortedRecordsLocked returns the records in the server's fixed order
+// (date, id). The order is cached until a record changes, so paging a large
+// set does not re-sort for every page.
+func (s *Server) sortedRecordsLocked() []*Record {
+	if s.sorted != nil {
+		return s.sorted
+	}
+	out := make([]*Record, 0, len(s.records))
 	for _, r := range s.records {
-		out = append(out, *r)
+		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Date != out[j].Date {
@@ -465,6 +480,7 @@ func (s *Server) sortedRecordsLocked() []Record {
 		}
 		return out[i].ID < out[j].ID
 	})
+	s.sorted = out
 	return out
 }
 

@@ -230,7 +230,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string, no
 		if t == nil {
 			return s.notFound(w)
 		}
-		writeJSON(w, 200, s.toWireTask(t))
+		writeJSON(w, 200, s.toWireTask(t, s.taskTimes()))
 		return 200
 	case get && len(segs) == 3 && segs[0] == "tasks" && segs[2] == "time":
 		if s.tasks[segs[1]] == nil {
@@ -335,13 +335,14 @@ func (s *Server) listTasks(w http.ResponseWriter, q url.Values, projectID string
 		return 422
 	}
 	excludeClosed := q.Get("exclude-closed") == "true"
+	times := s.taskTimes()
 	var all []wireTask
 	for _, id := range s.taskOrder {
 		t := s.tasks[id]
 		if !contains(t.ProjectIDs, projectID) || (excludeClosed && t.Status == "closed") {
 			continue
 		}
-		all = append(all, s.toWireTask(t))
+		all = append(all, s.toWireTask(t, times))
 	}
 	lo, hi := pageSlice(len(all), page, limit)
 	writeJSON(w, 200, append([]wireTask{}, all[lo:hi]...))
@@ -377,22 +378,25 @@ func (s *Server) listTime(w http.ResponseWriter, q url.Values, match func(*Recor
 		writeError(w, 422, "Validation failed", errs)
 		return 422
 	}
-	var all []wireRecord
+	var all []*Record
 	for _, rec := range s.sortedRecordsLocked() {
-		rec := rec
 		if (from != "" && rec.Date < from) || (to != "" && rec.Date > to) || (date != "" && rec.Date != date) {
 			continue
 		}
 		if onlyWithTask && rec.TaskID == "" {
 			continue
 		}
-		if !match(&rec) {
+		if !match(rec) {
 			continue
 		}
-		all = append(all, s.toWireRecord(&rec))
+		all = append(all, rec)
 	}
 	lo, hi := pageSlice(len(all), page, limit)
-	writeJSON(w, 200, append([]wireRecord{}, all[lo:hi]...))
+	out := make([]wireRecord, 0, hi-lo)
+	for _, rec := range all[lo:hi] {
+		out = append(out, s.toWireRecord(rec))
+	}
+	writeJSON(w, 200, out)
 	return 200
 }
 
@@ -425,6 +429,7 @@ func (s *Server) postTime(w http.ResponseWriter, r *http.Request) int {
 	rec.ID = s.nextID
 	cp := rec
 	s.records[rec.ID] = &cp
+	s.sorted = nil
 	writeJSON(w, 201, s.toWireRecord(&cp))
 	return 201
 }
@@ -524,14 +529,29 @@ func (s *Server) toWireProject(p *Project, now time.Time) wireProject {
 	return wp
 }
 
-func (s *Server) toWireTask(t *Task) wireTask {
+// taskTimes sums seconds per task and user in one pass over the records.
+func (s *Server) taskTimes() map[string]*wireTaskTime {
+	out := map[string]*wireTaskTime{}
+	for _, rec := range s.records {
+		if rec.TaskID == "" {
+			continue
+		}
+		tt := out[rec.TaskID]
+		if tt == nil {
+			tt = &wireTaskTime{Users: map[string]int64{}}
+			out[rec.TaskID] = tt
+		}
+		tt.Total += rec.Seconds
+		tt.Users[strconv.FormatInt(rec.UserID, 10)] += rec.Seconds
+	}
+	return out
+}
+
+func (s *Server) toWireTask(t *Task, times map[string]*wireTaskTime) wireTask {
 	wt := wireTask{ID: t.ID, Name: t.Name, Projects: append([]string{}, t.ProjectIDs...),
 		Labels: append([]string{}, t.Labels...), Status: t.Status, Time: wireTaskTime{Users: map[string]int64{}}}
-	for _, rec := range s.records {
-		if rec.TaskID == t.ID {
-			wt.Time.Total += rec.Seconds
-			wt.Time.Users[strconv.FormatInt(rec.UserID, 10)] += rec.Seconds
-		}
+	if tt := times[t.ID]; tt != nil {
+		wt.Time = *tt
 	}
 	return wt
 }
