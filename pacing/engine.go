@@ -203,17 +203,29 @@ type campPlan struct {
 	newBud   int64 // budget after the invariant (-1: leave as is)
 	pause    bool
 	resume   bool
+	write    bool   // the budget change is sent (tolerance and edit rules passed)
+	reason   string // why the budget changes
 	cpa      float64 // delay-corrected CPA, 0 when unknown
 	cvr      float64
 	conv     float64
 }
 
-func (e *engine) decideLine(li int, plan *Plan) {
+// lineState is a line's accounting before any decision.
+type lineState struct {
+	tl       timeline
+	cps      []campPlan
+	seen     int64 // visible spend in the period
+	est      int64 // seen plus estimated unreported spend
+	reserve  int64
+	anyStale bool
+}
+
+func (e *engine) prepareLine(li int) lineState {
 	s, pol := e.s, e.pol
 	line := &s.Lines[li]
 	la := &e.lines[li]
-	B := int64(line.Budget)
-	reserve := int64(adpacer.FromFloat(line.Budget.Float() * pol.ReservePct / 100).RoundTo(kopeck))
+	var ls lineState
+	ls.reserve = int64(adpacer.FromFloat(line.Budget.Float() * pol.ReservePct / 100).RoundTo(kopeck))
 
 	// Profile and timeline in the line's zone.
 	var occ [hoursOfWeek]float64
@@ -224,10 +236,9 @@ func (e *engine) decideLine(li int, plan *Plan) {
 		}
 	}
 	profile := learnProfile(&la.profSum, &occ)
-	tl := newTimeline(la.start, la.end, &profile, &la.zc)
+	ls.tl = newTimeline(la.start, la.end, &profile, &la.zc)
 
-	cps := make([]campPlan, 0, len(line.Campaigns))
-	anyStale := false
+	ls.cps = make([]campPlan, 0, len(line.Campaigns))
 	for _, id := range line.Campaigns {
 		ci := e.ix.campaign[id]
 		c := &s.Campaigns[ci]
@@ -238,20 +249,29 @@ func (e *engine) decideLine(li int, plan *Plan) {
 		cp.stale = s.Now.Sub(c.DataAsOf) > time.Duration(pol.MaxDataAge)
 		cp.active = c.State == adpacer.StateOn
 		cp.control = !cp.stale && (cp.active || (c.State == adpacer.StatePaused && c.PausedByEngine))
-		anyStale = anyStale || cp.stale
-		e.estimateUnseen(&cp, &tl)
+		ls.anyStale = ls.anyStale || cp.stale
+		e.estimateUnseen(&cp, &ls.tl)
 		e.cpaOf(&cp)
-		cps = append(cps, cp)
+		ls.cps = append(ls.cps, cp)
 	}
-
-	var seen, unseen int64
-	for i := range cps {
-		seen += cps[i].agg.periodSpent
+	var unseen int64
+	for i := range ls.cps {
+		ls.seen += ls.cps[i].agg.periodSpent
 		if e.now < la.end {
-			unseen += cps[i].unseen
+			unseen += ls.cps[i].unseen
 		}
 	}
-	est := seen + unseen
+	ls.est = ls.seen + unseen
+	return ls
+}
+
+func (e *engine) decideLine(li int, plan *Plan) {
+	s, pol := e.s, e.pol
+	line := &s.Lines[li]
+	la := &e.lines[li]
+	B := int64(line.Budget)
+	ls := e.prepareLine(li)
+	tl, cps, est, seen, reserve, anyStale := ls.tl, ls.cps, ls.est, ls.seen, ls.reserve, ls.anyStale
 	remaining := B - est
 	status := LineStatus{ID: line.ID, Spent: adpacer.Micros(seen), Remaining: adpacer.Micros(remaining)}
 
@@ -595,6 +615,13 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 		if !cp.active && !cp.resume {
 			return 0
 		}
+		if cp.newBud < 0 {
+			capT, ok := e.todayCap(cp.c)
+			if !ok {
+				return int64(2 * cp.rate * float64(cp.agg.dayEnd-e.now) / hourSec)
+			}
+			return max(int64(cp.kappa*float64(capT))-cp.today, 0)
+		}
 		eff := e.effectiveToday(cp.c, cp.newBud)
 		return max(int64(cp.kappa*float64(eff))-cp.today, 0)
 	}
@@ -707,7 +734,72 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 			cp.newBud = -1
 		}
 	}
+	// Only changes that pass tolerance and edit rules are sent; the others
+	// keep the current setting, so the invariant is re-checked on what the
+	// platforms will actually enforce, and the brake closes any gap.
+	total = 0
+	for i := range cps {
+		cp := &cps[i]
+		if cp.control && !cp.pause && cp.newBud >= 0 {
+			e.decideWrite(line, cp)
+			if !cp.write {
+				cp.newBud = -1
+			}
+		}
+		total += exposure(cp)
+	}
+	for total > capLeft {
+		best, bestEx := -1, int64(0)
+		for i := range cps {
+			cp := &cps[i]
+			if !cp.control || cp.pause || !(cp.active || cp.resume) {
+				continue
+			}
+			if ex := exposure(cp); ex > bestEx {
+				best, bestEx = i, ex
+			}
+		}
+		if best < 0 {
+			break
+		}
+		if cps[best].resume {
+			cps[best].resume, cps[best].write, cps[best].newBud = false, false, -1
+		} else {
+			cps[best].pause = true
+		}
+		total -= bestEx
+	}
 	return total
+}
+
+// decideWrite decides whether a budget change is worth sending (outside
+// tolerance, or a cut the invariant needs) and allowed (Yandex edit rules).
+func (e *engine) decideWrite(line *Line, cp *campPlan) {
+	c := cp.c
+	tol := e.pol.TolerancePct / 100
+	cp.write, cp.reason = false, ""
+	if c.DailyBudget == nil {
+		cp.write, cp.reason = true, "set a daily budget so the line's worst case is bounded"
+		return
+	}
+	cur := int64(*c.DailyBudget)
+	diff := float64(cp.newBud - cur)
+	forced := cp.newBud < cur && cp.newBud < cp.desired // the invariant cut it
+	if !(math.Abs(diff) > tol*float64(cur) || (forced && cp.newBud != cur)) {
+		return
+	}
+	switch {
+	case diff > 0:
+		cp.reason = fmt.Sprintf("raise to the line's plan: %s left over the remaining traffic-weighted period", adpacer.Micros(max(int64(line.Budget)-cp.agg.periodSpent, 0)))
+	case forced:
+		cp.reason = "cut so overdelivery x budget stays within the line's remaining budget minus the reserve"
+	default:
+		cp.reason = "lower to the line's plan for the remaining period"
+	}
+	cp.write = true
+	if c.Platform == adpacer.YandexDirect {
+		cp.write = e.yandexAllows(c, cp)
+	}
 }
 
 func (e *engine) emitActions(line *Line, cp *campPlan, tl *timeline, plan *Plan) {
@@ -724,35 +816,9 @@ func (e *engine) emitActions(line *Line, cp *campPlan, tl *timeline, plan *Plan)
 	if !cp.active && !cp.resume {
 		return
 	}
-	tol := e.pol.TolerancePct / 100
-	if cp.newBud >= 0 {
+	if cp.newBud >= 0 && cp.write {
 		nb := adpacer.Micros(cp.newBud)
-		write := false
-		reason := ""
-		switch {
-		case c.DailyBudget == nil:
-			write, reason = true, "set a daily budget so the line's worst case is bounded"
-		default:
-			cur := int64(*c.DailyBudget)
-			diff := float64(cp.newBud - cur)
-			forced := cp.newBud < cur && cp.newBud < cp.desired // the invariant cut it
-			if math.Abs(diff) > tol*float64(cur) || (forced && cp.newBud != cur) {
-				write = true
-				if diff > 0 {
-					reason = fmt.Sprintf("raise to the line's plan: %s left over the remaining traffic-weighted period", adpacer.Micros(max(int64(line.Budget)-cp.agg.periodSpent, 0)))
-				} else if forced {
-					reason = "cut so overdelivery x budget stays within the line's remaining budget minus the reserve"
-				} else {
-					reason = "lower to the line's plan for the remaining period"
-				}
-			}
-		}
-		if write && c.Platform == adpacer.YandexDirect {
-			write = e.yandexAllows(c, cp)
-		}
-		if write {
-			e.addAction(plan, line, c, adpacer.SetDailyBudget, &nb, c.DailyBudget, cp, reason)
-		}
+		e.addAction(plan, line, c, adpacer.SetDailyBudget, &nb, c.DailyBudget, cp, cp.reason)
 	}
 	if cp.resume {
 		e.addAction(plan, line, c, adpacer.Resume, nil, nil, cp, "resume: the line's worst-case spend fits the remaining budget again")
