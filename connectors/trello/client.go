@@ -16,9 +16,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
@@ -416,4 +416,3 @@ func (c *Client) RegisterWebhook(ctx context.Context, idModel, callbackURL, desc
 	}
 	return w.ID, nil
 }
-

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -285,13 +286,17 @@ type rawItem struct {
 	Value         map[string]string `json:"value"`
 }
 
+// cardsPage is the page size asked of GET /boards/{id}/cards (Trello's
+// maximum limit).
+const cardsPage = 1000
+
 // allCards pages through a board's open cards the way adlio does (before =
 // the earliest id seen, until an empty page).
 func (s *BoardSync) allCards(ctx context.Context, boardID string) ([]*rawCard, error) {
 	var out []*rawCard
 	before := ""
 	for {
-		q := url.Values{"fields": {cardFields}, "customFieldItems": {"true"}, "filter": {"open"}}
+		q := url.Values{"fields": {cardFields}, "customFieldItems": {"true"}, "filter": {"open"}, "limit": {strconv.Itoa(cardsPage)}}
 		if before != "" {
 			q.Set("before", before)
 		}
@@ -313,6 +318,9 @@ func (s *BoardSync) allCards(ctx context.Context, boardID string) ([]*rawCard, e
 			return nil, fmt.Errorf("trello: cards of board %q: paging did not move past %q", boardID, before)
 		}
 		out = append(out, page...)
+		if len(page) < cardsPage {
+			return out, nil // a short page is the last one
+		}
 		before = earliest
 	}
 }
