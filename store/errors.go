@@ -14,3 +14,18 @@ var (
 	// unknown campaign, currency mismatch); the error text names the field.
 	ErrInvalid = errors.New("store: invalid data")
 )
+
+// FieldError is an ErrInvalid naming the offending field, for example
+// "stats[3].cost", so the caller can say which record to fix.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+// Invalid returns a *FieldError for field.
+func Invalid(field, reason string) error { return &FieldError{Field: field, Reason: reason} }
+
+func (e *FieldError) Error() string { return "store: invalid " + e.Field + ": " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *FieldError) Unwrap() error { return ErrInvalid }

@@ -1,0 +1,80 @@
+package weekblock
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestRoundTrip(t *testing.T) {
+	var b Block
+	b.Set(0, Slot{Cost: 1_500_000_000, Clicks: 12, Impressions: 3400, Conversions: 2})
+	b.Set(5, Slot{Cost: 0, Clicks: 0, Impressions: 0, Conversions: 0})
+	b.Set(77, Slot{Cost: math.MaxInt64, Clicks: 1, Impressions: 2, Conversions: 0.3333333333})
+	b.Set(167, Slot{Cost: 10_000, Clicks: 1 << 40, Impressions: 9, Conversions: 1e300})
+	data, err := b.Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Block
+	if err := got.Decode(data); err != nil {
+		t.Fatal(err)
+	}
+	if got != b {
+		t.Fatalf("round trip differs:\n got %+v\nwant %+v", got.Slots[77], b.Slots[77])
+	}
+	for _, h := range []int{1, 4, 6, 166} {
+		if got.Has(h) {
+			t.Errorf("hour %d present, was never set", h)
+		}
+	}
+	if !got.Has(5) {
+		t.Error("hour 5 with zero values lost its presence")
+	}
+}
+
+func TestEncodeRefusesNegative(t *testing.T) {
+	var b Block
+	b.Set(3, Slot{Cost: -1})
+	if _, err := b.Encode(nil); err == nil {
+		t.Fatal("negative cost encoded")
+	}
+	b.Set(3, Slot{Conversions: math.NaN()})
+	if _, err := b.Encode(nil); err == nil {
+		t.Fatal("NaN conversions encoded")
+	}
+}
+
+func TestDecodeCorrupt(t *testing.T) {
+	var b Block
+	b.Set(1, Slot{Cost: 300, Conversions: 0.5})
+	data, _ := b.Encode(nil)
+	for _, bad := range [][]byte{{2}, data[:10], data[:len(data)-1], append(append([]byte{}, data...), 0)} {
+		if err := b.Decode(bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Decode(%x) = %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
+
+func TestLocate(t *testing.T) {
+	for _, tc := range []struct {
+		start int64
+		week  int64
+		slot  int
+	}{
+		{0, 0, 0},
+		{3600, 0, 1},
+		{Seconds - 3600, 0, 167},
+		{Seconds, 1, 0},
+		{-3600, -1, 167},
+		{1_764_288_000, 1_764_288_000 / Seconds, int(1_764_288_000%Seconds) / 3600},
+	} {
+		w, s := Locate(tc.start)
+		if w != tc.week || s != tc.slot {
+			t.Errorf("Locate(%d) = %d,%d want %d,%d", tc.start, w, s, tc.week, tc.slot)
+		}
+		if WeekStart(w)+int64(s)*3600 != tc.start {
+			t.Errorf("WeekStart(%d)+slot does not give back %d", w, tc.start)
+		}
+	}
+}
