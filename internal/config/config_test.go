@@ -465,3 +465,29 @@ func TestDefaultPeriodAtMonthEndInFarEastZone(t *testing.T) {
 func writeFile(cfgPath, name, body string) error {
 	return os.WriteFile(filepath.Join(filepath.Dir(cfgPath), name), []byte(body), 0o600)
 }
+
+func TestLoadAndValidateReportsDecodeAndValidationProblemsTogether(t *testing.T) {
+	p := writeConfig(t, "mode: yolo\nshutdown_timeout: 1x\nhttp:\n  listen: 0.0.0.0:1\n  bogus: 1\n")
+	_, err := LoadAndValidate(p)
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("LoadAndValidate = %v, want *Error", err)
+	}
+	var got []string
+	for _, pr := range ce.Problems {
+		got = append(got, pr.String())
+	}
+	want := []string{
+		`line 1: mode: unknown mode "yolo": use observe, dry-run, approve or apply`,
+		`line 2: shutdown_timeout: invalid duration "1x": write Go duration text such as 90s, 15m or 2h`,
+		`line 3: http.status_token_file: is required: point it at a file holding the secret (or set status_token_env to an environment variable name)`,
+		`line 5: http.bogus: unknown key "bogus": remove it or use one of: listen, status_token_env, status_token_file`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems mismatch (-want +got):\n%s", diff)
+	}
+	cfg, err := LoadAndValidate("../../deploy/config/example.yaml")
+	if err != nil || cfg == nil {
+		t.Fatalf("LoadAndValidate(example) = %v, %v", cfg, err)
+	}
+}

@@ -92,8 +92,59 @@ var (
 	reYAMLSyntax = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
+// LoadAndValidate is Load followed by Validate, reporting decode and
+// validation problems together, sorted by line: an operator fixing a file
+// sees every problem in one pass. The returned Config is nil on error.
+func LoadAndValidate(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Load(path) // the same read error, as an *Error
+	}
+	cfg, decodeProblems, err := parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	var all []Problem
+	all = append(all, decodeProblems...)
+	if verr := cfg.Validate(); verr != nil {
+		var ce *Error
+		if !errors.As(verr, &ce) {
+			return nil, verr
+		}
+		all = append(all, ce.Problems...)
+	}
+	if len(all) == 0 {
+		return cfg, nil
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Line < all[j].Line })
+	return nil, &Error{File: path, Problems: all}
+}
+
 // Parse decodes a configuration from data; file names it in errors.
 func Parse(data []byte, file string) (*Config, error) {
+	cfg, problems, err := parse(data, file)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, &Error{File: file, Problems: problems}
+	}
+	return cfg, nil
+}
+
+// parse returns a fatal error (syntax, empty file) or a Config with the
+// field-level decode problems; yaml.v3 keeps decoding past those, so the
+// Config holds every value that did decode.
+func parse(data []byte, file string) (*Config, []Problem, error) {
+	cfg, err := decode(data, file)
+	var ce *Error
+	if errors.As(err, &ce) && cfg != nil {
+		return cfg, ce.Problems, nil
+	}
+	return cfg, nil, err
+}
+
+func decode(data []byte, file string) (*Config, error) {
 	fail := func(ps ...Problem) error { return &Error{File: file, Problems: ps} }
 
 	var root yaml.Node
@@ -134,7 +185,10 @@ func Parse(data []byte, file string) (*Config, error) {
 		for _, msg := range te.Errors {
 			ps = append(ps, ix.rewrite(msg))
 		}
-		return nil, fail(ps...)
+		cfg.fillDefaults()
+		cfg.file = file
+		cfg.lines = ix.pathLine
+		return cfg, fail(ps...)
 	}
 	cfg.fillDefaults()
 	cfg.file = file

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/adpacer/adpacer"
@@ -15,11 +16,20 @@ type Duration time.Duration
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// String prints Go duration text.
-func (d Duration) String() string { return time.Duration(d).String() }
+// String prints Go duration text without zero tails: "10m", "1h30m", "25s".
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 // MarshalYAML writes Go duration text.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
 // UnmarshalYAML parses Go duration text. Errors are yaml.TypeErrors so the
 // decoder keeps going and every problem in the file is reported at once.
