@@ -239,4 +239,3 @@ func (s *Store) Actions(ctx context.Context, f store.ActionFilter) ([]store.Acti
 func (s *Store) PendingActions(ctx context.Context) ([]store.ActionRecord, error) {
 	return s.listActions(ctx, " WHERE state IN (?, ?, ?)", []any{string(adpacer.ActionPlanned), string(adpacer.ActionClaimed), string(adpacer.ActionHeld)}, "planned_us, key", 0)
 }
-

@@ -453,4 +453,3 @@ func (s *Store) EverhourUsers(ctx context.Context) ([]adpacer.EverhourUser, erro
 	}
 	return out, s.rowsErr("everhour users", rows)
 }
-

@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/store/storetest"
+)
+
+// EnvDSN names the variable that enables the PostgreSQL tests, e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+const EnvDSN = "ADPACER_TEST_POSTGRES_DSN"
+
+var backend = storetest.Backend{
+	New: func(t *testing.T) (store.Store, string) {
+		addr := freshSchema(t)
+		s, err := Open(context.Background(), addr, Options{MaxConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(context.Background()); err != nil {
+			s.Close()
+			t.Fatal(err)
+		}
+		return s, addr
+	},
+	Open: func(ctx context.Context, addr string) (store.Store, error) {
+		return Open(ctx, addr, Options{MaxConns: 2})
+	},
+}
+
+func TestMain(m *testing.M) {
+	storetest.ChildMain(backend)
+	os.Exit(m.Run())
+}
+
+// freshSchema creates a schema with a random name, dropped when the test
+// ends, and returns the DSN that selects it through search_path.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(EnvDSN)
+	if dsn == "" {
+		t.Skip(EnvDSN + " is not set; the PostgreSQL suite runs in CI against the local server")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "adpacer_test_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect %s: %v", EnvDSN, err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(dsn, schema)
+}
+
+func withSearchPath(dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err == nil {
+			q := u.Query()
+			q.Set("search_path", schema)
+			u.RawQuery = q.Encode()
+			return u.String()
+		}
+	}
+	return dsn + " search_path=" + schema
+}
+
+func TestBehaviour(t *testing.T) { storetest.Run(t, backend) }
