@@ -1,0 +1,987 @@
+// Package cycle runs adpacer's control loop: pull from connectors into the
+// store, build the engine's snapshot, decide, record decisions in the
+// ledger before anything leaves, apply them exactly once, and keep alert
+// cards in step with what is firing. Each step is a method the scheduler
+// calls as its own job; RunOnce runs them in order (demo, tests).
+package cycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors"
+	"github.com/adpacer/adpacer/internal/httpx"
+	"github.com/adpacer/adpacer/pacing"
+	"github.com/adpacer/adpacer/store"
+)
+
+// Mode says how far the daemon may act for a budget line.
+type Mode string
+
+// Modes, from the most cautious.
+const (
+	Observe Mode = "observe" // sync and alerts only
+	DryRun  Mode = "dry-run" // plan, record and show; no write (Google validates only)
+	Approve Mode = "approve" // large changes wait for a Trello approval
+	Apply   Mode = "apply"   // write
+)
+
+// ParseMode validates a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case Observe, DryRun, Approve, Apply:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown mode %q: want observe, dry-run, approve or apply", s)
+}
+
+// AdInstance is one configured ad-platform account.
+type AdInstance struct {
+	ID       string // connector instance id from the config
+	Platform adpacer.Platform
+	Account  string // platform account id as campaigns carry it (AccountID)
+	Source   connectors.AdSource
+	Actuator pacing.Actuator
+	Breaker  *httpx.Breaker // nil: no circuit breaking
+}
+
+// BoardInstance is one configured Trello connection.
+type BoardInstance struct {
+	ID     string
+	Source connectors.BoardSource
+}
+
+// TimeInstance is one configured Everhour connection.
+type TimeInstance struct {
+	ID         string
+	Source     connectors.TimeSource
+	RereadDays int // re-read window for edited/deleted records (default 7)
+}
+
+// Decision is a manager's verdict on an approval card.
+type Decision struct {
+	Key      adpacer.ActionKey
+	Approved bool // false: rejected or expired
+	Expired  bool
+	By       string
+	At       time.Time
+}
+
+// Approver puts large changes up for approval on the board.
+type Approver interface {
+	Request(ctx context.Context, a adpacer.Action, detail string) error
+	Decisions(ctx context.Context) ([]Decision, error)
+	Close(ctx context.Context, key adpacer.ActionKey, outcome string) error
+}
+
+// Options configure a Runner.
+type Options struct {
+	Store      store.Store
+	Now        func() time.Time
+	Logger     *zap.Logger
+	Registerer prometheus.Registerer
+	// Lines returns the budget lines in force at now.
+	Lines  func(now time.Time) ([]pacing.Line, error)
+	Policy pacing.Policy
+	// Mode is the global mode; LineModes overrides it per line id.
+	Mode      Mode
+	LineModes map[string]Mode
+	Ads       []AdInstance
+	Boards    []BoardInstance
+	Times     []TimeInstance
+	Sink      pacing.AlertSink // nil: alerts are only logged and counted
+	Approvals Approver         // nil: approve mode holds large changes without a card
+	// Epoch returns the caller's leader epoch; every ledger write is fenced
+	// with it.
+	Epoch func() int64
+	// MinBid and MaxBid bound every bid the engine sets (nil: engine policy).
+	MinBid, MaxBid *adpacer.Micros
+	// HistoryDays of stats read for the delivery profile (default 35).
+	HistoryDays int
+	// RestatementDays re-read on every pull (default 3).
+	RestatementDays int
+	// PendingMaxAge: a planned action not sent within it is superseded and
+	// re-planned from fresh data rather than sent late (default 1h).
+	PendingMaxAge time.Duration
+	// ExtraAlerts adds alerts of other subsystems (paid-hours burn).
+	ExtraAlerts func(ctx context.Context, now time.Time) ([]adpacer.Alert, error)
+}
+
+// Runner executes the cycle's jobs. Its methods are safe for concurrent
+// use; the scheduler runs each job at most once at a time.
+type Runner struct {
+	opt Options
+	log *zap.Logger
+	m   *metrics
+
+	mu           sync.Mutex
+	lastPlan     pacing.Plan
+	lastLines    []pacing.Line
+	lastPaceAt   time.Time
+	sourceAlerts map[string]adpacer.Alert // by source id: terminal failures
+	history      map[string][]Point       // by line id, for the status page
+}
+
+// Point is one line's spend against plan at a pacing cycle.
+type Point struct {
+	At      time.Time
+	Spent   adpacer.Micros
+	Planned adpacer.Micros
+}
+
+// maxHistory bounds the per-line history; when full, every other point is
+// dropped, so memory stays flat however long the daemon runs.
+const maxHistory = 2048
+
+// New validates opts.
+func New(opts Options) (*Runner, error) {
+	var problems []string
+	if opts.Store == nil {
+		problems = append(problems, "Store is nil")
+	}
+	if opts.Lines == nil {
+		problems = append(problems, "Lines is nil")
+	}
+	if opts.Epoch == nil {
+		problems = append(problems, "Epoch is nil")
+	}
+	if _, err := ParseMode(string(opts.Mode)); err != nil {
+		problems = append(problems, "Mode: "+err.Error())
+	}
+	for id, m := range opts.LineModes {
+		if _, err := ParseMode(string(m)); err != nil {
+			problems = append(problems, fmt.Sprintf("LineModes[%s]: %v", id, err))
+		}
+	}
+	seen := map[string]bool{}
+	for i, a := range opts.Ads {
+		if a.ID == "" || a.Source == nil || a.Actuator == nil || !a.Platform.Valid() {
+			problems = append(problems, fmt.Sprintf("Ads[%d]: id, platform, source and actuator are required", i))
+		}
+		if seen[a.ID] {
+			problems = append(problems, fmt.Sprintf("Ads[%d]: duplicate id %q", i, a.ID))
+		}
+		seen[a.ID] = true
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("cycle: %s", strings.Join(problems, "; "))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	if opts.HistoryDays == 0 {
+		opts.HistoryDays = 35
+	}
+	if opts.RestatementDays == 0 {
+		opts.RestatementDays = 3
+	}
+	if opts.PendingMaxAge == 0 {
+		opts.PendingMaxAge = time.Hour
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{opt: opts, log: opts.Logger, m: m, sourceAlerts: map[string]adpacer.Alert{}, history: map[string][]Point{}}, nil
+}
+
+func (r *Runner) modeOf(line string) Mode {
+	if m, ok := r.opt.LineModes[line]; ok {
+		return m
+	}
+	return r.opt.Mode
+}
+
+// PullAds pulls one ad-platform instance and stores the batch with its
+// cursor in one transaction.
+func (r *Runner) PullAds(ctx context.Context, id string) error {
+	inst, ok := r.adInstance(id)
+	if !ok {
+		return fmt.Errorf("pull %s: no such ad connector instance", id)
+	}
+	now := r.opt.Now()
+	cur, err := r.opt.Store.Cursor(ctx, id)
+	if err != nil {
+		return fmt.Errorf("pull %s: read cursor: %w", id, err)
+	}
+	from := now.UTC().AddDate(0, 0, -r.opt.HistoryDays)
+	if last, err := time.Parse(time.DateOnly, cur.Value); err == nil {
+		if f := last.AddDate(0, 0, -r.opt.RestatementDays); f.After(from) {
+			from = f
+		}
+	}
+	if inst.Breaker != nil {
+		if err := inst.Breaker.Allow(); err != nil {
+			r.m.sourcePulls.WithLabelValues(id, "skipped").Inc()
+			return fmt.Errorf("pull %s: %w", id, err)
+		}
+	}
+	batch, err := inst.Source.Pull(ctx, connectors.AdPullRequest{Now: now, StatsFrom: from.Format(time.DateOnly)})
+	if inst.Breaker != nil {
+		inst.Breaker.Record(err)
+	}
+	if err != nil {
+		r.m.sourcePulls.WithLabelValues(id, "error").Inc()
+		if adpacer.IsTerminal(err) {
+			r.setSourceAlert(id, adpacer.Alert{
+				Key: "source_failed:" + id, Severity: adpacer.SeverityCritical, Kind: "source_failed",
+				Title:  fmt.Sprintf("%s connector %s stopped: it needs a person", inst.Platform, id),
+				Detail: fmt.Sprintf("Pulling from %s failed with an error that retrying cannot fix:\n\n%v\n\nPacing of its campaigns is held until it works again. What to do: fix the credential or permission named above and restart adpacer.", id, err),
+			})
+		}
+		return fmt.Errorf("pull %s: %w", id, err)
+	}
+	r.clearSourceAlert(id)
+	if err := r.opt.Store.SaveAdBatch(ctx, id, batch, adpacer.Cursor{Value: now.UTC().Format(time.DateOnly), UpdatedAt: now}); err != nil {
+		r.m.sourcePulls.WithLabelValues(id, "error").Inc()
+		return fmt.Errorf("pull %s: store batch: %w", id, err)
+	}
+	r.m.sourcePulls.WithLabelValues(id, "success").Inc()
+	r.m.sourceSuccess.WithLabelValues(id).Set(float64(now.Unix()))
+	return nil
+}
+
+// PullBoards pulls one Trello instance.
+func (r *Runner) PullBoards(ctx context.Context, id string) error {
+	for _, b := range r.opt.Boards {
+		if b.ID != id {
+			continue
+		}
+		now := r.opt.Now()
+		batches, err := b.Source.PullBoards(ctx)
+		if err != nil {
+			r.m.sourcePulls.WithLabelValues(id, "error").Inc()
+			return fmt.Errorf("pull %s: %w", id, err)
+		}
+		for _, bb := range batches {
+			if err := r.opt.Store.SaveBoardBatch(ctx, id, bb, adpacer.Cursor{Value: now.UTC().Format(time.RFC3339), UpdatedAt: now}); err != nil {
+				r.m.sourcePulls.WithLabelValues(id, "error").Inc()
+				return fmt.Errorf("pull %s: store board %s: %w", id, bb.Board.ID, err)
+			}
+		}
+		r.m.sourcePulls.WithLabelValues(id, "success").Inc()
+		r.m.sourceSuccess.WithLabelValues(id).Set(float64(now.Unix()))
+		return nil
+	}
+	return fmt.Errorf("pull %s: no such trello instance", id)
+}
+
+// PullTime pulls one Everhour instance over its re-read window, so edited
+// and deleted records are reconciled.
+func (r *Runner) PullTime(ctx context.Context, id string) error {
+	for _, t := range r.opt.Times {
+		if t.ID != id {
+			continue
+		}
+		now := r.opt.Now()
+		days := t.RereadDays
+		if days <= 0 {
+			days = 7
+		}
+		// The window always reaches back to the start of the month, so the
+		// month's hours report is complete after any pull.
+		to := now.UTC()
+		from := to.AddDate(0, 0, -days)
+		if ms := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC); ms.Before(from) {
+			from = ms
+		}
+		batch, err := t.Source.PullTime(ctx, from.Format(time.DateOnly), to.Format(time.DateOnly))
+		if err != nil {
+			r.m.sourcePulls.WithLabelValues(id, "error").Inc()
+			return fmt.Errorf("pull %s: %w", id, err)
+		}
+		if err := r.opt.Store.SaveTimeBatch(ctx, id, batch, adpacer.Cursor{Value: batch.To, UpdatedAt: now}); err != nil {
+			r.m.sourcePulls.WithLabelValues(id, "error").Inc()
+			return fmt.Errorf("pull %s: store: %w", id, err)
+		}
+		r.m.sourcePulls.WithLabelValues(id, "success").Inc()
+		r.m.sourceSuccess.WithLabelValues(id).Set(float64(now.Unix()))
+		return nil
+	}
+	return fmt.Errorf("pull %s: no such everhour instance", id)
+}
+
+func (r *Runner) adInstance(id string) (AdInstance, bool) {
+	for _, a := range r.opt.Ads {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return AdInstance{}, false
+}
+
+// route finds the instance that owns a campaign: the only instance of its
+// platform, or the one whose account matches.
+func (r *Runner) route(c adpacer.Campaign) (AdInstance, bool) {
+	var match []AdInstance
+	p := c.ID.Platform()
+	for _, a := range r.opt.Ads {
+		if a.Platform != p {
+			continue
+		}
+		if a.Account != "" && c.AccountID != "" && a.Account == c.AccountID {
+			return a, true
+		}
+		match = append(match, a)
+	}
+	if len(match) == 1 {
+		return match[0], true
+	}
+	return AdInstance{}, false
+}
+
+func (r *Runner) setSourceAlert(id string, a adpacer.Alert) {
+	a.Fingerprint = fingerprint(a.Key, a.Severity, a.Detail)
+	r.mu.Lock()
+	r.sourceAlerts[id] = a
+	r.mu.Unlock()
+}
+
+func (r *Runner) clearSourceAlert(id string) {
+	r.mu.Lock()
+	delete(r.sourceAlerts, id)
+	r.mu.Unlock()
+}
+
+// Pace builds the snapshot from the store, runs the engine and records its
+// decisions according to each line's mode. Nothing leaves the process here
+// except Google validateOnly calls in dry-run.
+func (r *Runner) Pace(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			r.m.cycles.WithLabelValues("error").Inc()
+		}
+	}()
+	now := r.opt.Now()
+	lines, err := r.opt.Lines(now)
+	if err != nil {
+		return fmt.Errorf("pace: budget lines: %w", err)
+	}
+	camps, err := r.opt.Store.Campaigns(ctx)
+	if err != nil {
+		return fmt.Errorf("pace: campaigns: %w", err)
+	}
+	ids := memberIDs(lines)
+	from := now.AddDate(0, 0, -r.opt.HistoryDays)
+	for _, l := range lines {
+		if ps, err := time.Parse(time.DateOnly, l.Period.Start); err == nil && ps.Add(-14*time.Hour).Before(from) {
+			from = ps.Add(-14 * time.Hour) // earliest zone offset east of UTC is +14
+		}
+	}
+	stats, err := r.opt.Store.Stats(ctx, ids, from, now)
+	if err != nil {
+		return fmt.Errorf("pace: stats: %w", err)
+	}
+	intraday, err := r.intraday(ctx, now, camps, ids, stats)
+	if err != nil {
+		return err
+	}
+	stats = append(stats, intraday...)
+	audit, err := r.opt.Store.Audit(ctx, now.Add(-48*time.Hour), 0)
+	if err != nil {
+		return fmt.Errorf("pace: audit: %w", err)
+	}
+	var changes []AppliedChange
+	for _, e := range audit {
+		if e.Outcome == string(adpacer.ActionApplied) {
+			changes = append(changes, AppliedChange{Campaign: e.Campaign, Kind: adpacer.ActionKind(e.Kind), Value: e.After, At: e.At})
+		}
+	}
+	asOf := r.freshness(ctx, camps)
+	pol := r.opt.Policy
+	snap := BuildSnapshot(SnapshotInput{
+		Now: now, Policy: &pol, Lines: lines, Campaigns: camps, Stats: stats,
+		Memory: BuildMemory(now, camps, changes), MinBid: r.opt.MinBid, MaxBid: r.opt.MaxBid, DataAsOf: asOf,
+	})
+	plan, err := pacing.Decide(snap)
+	if err != nil {
+		return fmt.Errorf("pace: engine: %w", err)
+	}
+	plan.Alerts = r.collapseStale(plan.Alerts, camps, lines)
+	if err := r.record(ctx, now, plan, camps); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.lastPlan, r.lastLines, r.lastPaceAt = plan, lines, now
+	for _, ls := range plan.Lines {
+		h := append(r.history[ls.ID], Point{At: now, Spent: ls.Spent, Planned: ls.PlannedToDate})
+		if len(h) > maxHistory {
+			thin := h[:0]
+			for i := range h {
+				if i%2 == 1 || i == len(h)-1 {
+					thin = append(thin, h[i])
+				}
+			}
+			h = thin
+		}
+		r.history[ls.ID] = h
+	}
+	r.mu.Unlock()
+	r.exportPlan(plan, lines)
+	result := "success"
+	for _, ls := range plan.Lines {
+		if ls.Status == pacing.StatusHeld {
+			result = "held"
+		}
+	}
+	r.m.cycles.WithLabelValues(result).Inc()
+	r.m.lastSuccess.Set(float64(now.Unix()))
+	return nil
+}
+
+func memberIDs(lines []pacing.Line) []adpacer.CampaignID {
+	seen := map[adpacer.CampaignID]bool{}
+	var ids []adpacer.CampaignID
+	for _, l := range lines {
+		for _, id := range l.Campaigns {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// intraday derives today's interval stats from cumulative spend snapshots
+// for platform days the reported stats do not cover yet.
+func (r *Runner) intraday(ctx context.Context, now time.Time, camps []adpacer.Campaign, ids []adpacer.CampaignID, stats []adpacer.Stat) ([]adpacer.Stat, error) {
+	zone := map[adpacer.CampaignID]string{}
+	for _, c := range camps {
+		zone[c.ID] = c.TimeZone
+	}
+	days := map[string]bool{}
+	for _, id := range ids {
+		days[PlatformDayStart(id.Platform(), zone[id], now).Format(time.DateOnly)] = true
+	}
+	var snaps []adpacer.SpendSnapshot
+	for d := range days {
+		s, err := r.opt.Store.SpendSnapshots(ctx, ids, d)
+		if err != nil {
+			return nil, fmt.Errorf("pace: spend snapshots %s: %w", d, err)
+		}
+		snaps = append(snaps, s...)
+	}
+	if len(snaps) == 0 {
+		return nil, nil
+	}
+	covered := map[adpacer.CampaignID][]adpacer.Stat{}
+	for _, s := range stats {
+		covered[s.Campaign] = append(covered[s.Campaign], s)
+	}
+	dayStart := func(id adpacer.CampaignID, day string) (time.Time, bool) {
+		zn := id.Platform().PlatformDayZone()
+		if zn == "" {
+			zn = zone[id]
+		}
+		loc, err := time.LoadLocation(zn)
+		if err != nil {
+			return time.Time{}, false
+		}
+		t, err := time.ParseInLocation(time.DateOnly, day, loc)
+		return t, err == nil
+	}
+	isCovered := func(id adpacer.CampaignID, start time.Time) bool {
+		end := start.AddDate(0, 0, 1)
+		for _, s := range covered[id] {
+			if s.Start.Before(end) && s.End.After(start) {
+				return true
+			}
+		}
+		return false
+	}
+	return DeriveIntraday(snaps, dayStart, isCovered), nil
+}
+
+// freshness is each campaign's data age: the last successful pull of the
+// instance that owns it; an open breaker makes it stale at once.
+func (r *Runner) freshness(ctx context.Context, camps []adpacer.Campaign) map[adpacer.CampaignID]time.Time {
+	now := r.opt.Now()
+	asOf := map[adpacer.CampaignID]time.Time{}
+	pulled := map[string]time.Time{}
+	for _, a := range r.opt.Ads {
+		cur, err := r.opt.Store.Cursor(ctx, a.ID)
+		if err != nil {
+			continue
+		}
+		t := cur.UpdatedAt
+		if a.Breaker != nil && a.Breaker.State() == httpx.Open {
+			t = time.Unix(0, 0).UTC()
+		}
+		pulled[a.ID] = t
+		if !t.IsZero() {
+			r.m.sourceAge.WithLabelValues(a.ID).Set(now.Sub(t).Seconds())
+		}
+	}
+	for _, c := range camps {
+		if inst, ok := r.route(c); ok {
+			asOf[c.ID] = pulled[inst.ID]
+		}
+	}
+	return asOf
+}
+
+// collapseStale replaces the engine's per-campaign stale-data alerts with one
+// alert per source, so an outage is one card that says why.
+func (r *Runner) collapseStale(alerts []pacing.Alert, camps []adpacer.Campaign, lines []pacing.Line) []pacing.Alert {
+	byID := map[adpacer.CampaignID]adpacer.Campaign{}
+	for _, c := range camps {
+		byID[c.ID] = c
+	}
+	type group struct {
+		lines map[string]bool
+		camps []string
+	}
+	groups := map[string]*group{}
+	var out []pacing.Alert
+	for _, a := range alerts {
+		if a.Kind != "stale_data" {
+			out = append(out, a)
+			continue
+		}
+		src := "unknown source"
+		if c, ok := byID[a.Campaign]; ok {
+			if inst, ok := r.route(c); ok {
+				src = inst.ID
+			}
+		} else if a.Campaign != "" {
+			src = string(a.Campaign.Platform())
+		}
+		g := groups[src]
+		if g == nil {
+			g = &group{lines: map[string]bool{}}
+			groups[src] = g
+		}
+		if a.Line != "" {
+			g.lines[a.Line] = true
+		}
+		if a.Campaign != "" {
+			g.camps = append(g.camps, string(a.Campaign))
+		}
+	}
+	srcs := make([]string, 0, len(groups))
+	for s := range groups {
+		srcs = append(srcs, s)
+	}
+	sort.Strings(srcs)
+	for _, s := range srcs {
+		g := groups[s]
+		ls := make([]string, 0, len(g.lines))
+		for l := range g.lines {
+			ls = append(ls, l)
+		}
+		sort.Strings(ls)
+		sort.Strings(g.camps)
+		detail := fmt.Sprintf("Data from %s is older than the policy allows (%s), so adpacer holds every change to its campaigns rather than pace on old spend.\n\nHeld lines: %s\nHeld campaigns (%d): %s\n\nWhat to do: check the connector's errors in the logs and the source freshness panel; pacing resumes by itself when fresh data arrives.",
+			s, time.Duration(r.opt.Policy.MaxDataAge), strings.Join(ls, ", "), len(g.camps), truncateList(g.camps, 20))
+		a := pacing.Alert{Key: "stale:" + s, Severity: adpacer.SeverityCritical, Kind: "stale_data",
+			Title:  fmt.Sprintf("Pacing held: data from %s is stale", s),
+			Detail: detail}
+		a.Fingerprint = fingerprint(a.Key, a.Severity, strings.Join(ls, ","))
+		out = append(out, a)
+	}
+	return out
+}
+
+func truncateList(xs []string, n int) string {
+	if len(xs) <= n {
+		return strings.Join(xs, ", ")
+	}
+	return strings.Join(xs[:n], ", ") + fmt.Sprintf(" and %d more", len(xs)-n)
+}
+
+// record writes the plan's actions to the ledger per mode. The ledger key
+// makes recording idempotent: an action decided in an earlier run of the
+// same window is not recorded twice.
+func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, camps []adpacer.Campaign) error {
+	epoch := r.opt.Epoch()
+	byID := map[adpacer.CampaignID]adpacer.Campaign{}
+	for _, c := range camps {
+		byID[c.ID] = c
+	}
+	dry := map[string][]adpacer.Action{}
+	for _, pa := range plan.Actions {
+		a := adpacer.Action{Key: pa.Key, Campaign: pa.Campaign, Line: pa.Line, Kind: pa.Kind, Value: pa.Value, Previous: pa.Previous, Reason: pa.Reason}
+		mode := r.modeOf(pa.Line)
+		if mode == Observe {
+			r.m.actions.WithLabelValues(string(a.Kind), "observed").Inc()
+			continue
+		}
+		if err := r.opt.Store.PlanAction(ctx, a, epoch); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				continue // decided before in this window
+			}
+			return fmt.Errorf("pace: record %s: %w", a.Key, err)
+		}
+		r.m.actions.WithLabelValues(string(a.Kind), "planned").Inc()
+		audit := store.AuditEntry{At: now, Actor: "engine", ActionKey: a.Key, Campaign: a.Campaign, Kind: string(a.Kind), Before: a.Previous, After: a.Value, Detail: a.Reason}
+		switch {
+		case mode == DryRun:
+			audit.Outcome = "dry_run"
+			if err := r.opt.Store.FinishAction(ctx, a.Key, adpacer.ActionHeld, a.Previous, "dry-run: not sent", epoch); err != nil {
+				return fmt.Errorf("pace: hold %s: %w", a.Key, err)
+			}
+			if inst, ok := r.route(byID[a.Campaign]); ok {
+				dry[inst.ID] = append(dry[inst.ID], a)
+			}
+			r.m.actions.WithLabelValues(string(a.Kind), "dry_run").Inc()
+		case mode == Approve && pa.NeedsApproval:
+			audit.Outcome = "awaiting_approval"
+			if err := r.opt.Store.FinishAction(ctx, a.Key, adpacer.ActionHeld, a.Previous, "awaiting approval", epoch); err != nil {
+				return fmt.Errorf("pace: hold %s: %w", a.Key, err)
+			}
+			if r.opt.Approvals != nil {
+				if err := r.opt.Approvals.Request(ctx, a, a.Reason); err != nil {
+					r.log.Warn("approval card not created; will retry next cycle", zap.String("action", string(a.Key)), zap.Error(err))
+				}
+			}
+			r.m.actions.WithLabelValues(string(a.Kind), "held_approval").Inc()
+		default:
+			audit.Outcome = "planned"
+		}
+		if _, err := r.opt.Store.AppendAudit(ctx, audit); err != nil {
+			return fmt.Errorf("pace: audit %s: %w", a.Key, err)
+		}
+	}
+	// Dry-run on platforms that can validate (Google validateOnly) still
+	// checks the change; the result goes to the log only.
+	for id, acts := range dry {
+		inst, _ := r.adInstance(id)
+		res, err := inst.Actuator.Apply(ctx, acts, pacing.ApplyOptions{DryRun: true})
+		if err != nil {
+			r.log.Warn("dry-run validation failed", zap.String("source", id), zap.Error(err))
+			continue
+		}
+		for _, x := range res {
+			if x.Err != nil {
+				r.log.Info("dry-run: platform would refuse", zap.String("action", string(x.Key)), zap.Error(x.Err))
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Runner) exportPlan(plan pacing.Plan, lines []pacing.Line) {
+	counts := map[string]float64{pacing.StatusOnTrack: 0, pacing.StatusUnder: 0, pacing.StatusOver: 0, pacing.StatusExhausted: 0, pacing.StatusHeld: 0}
+	dirOf := map[string]string{}
+	for _, l := range lines {
+		d := l.Directorate
+		if d == "" {
+			d = "unassigned"
+		}
+		dirOf[l.ID] = d
+	}
+	spent, planned := map[string]adpacer.Micros{}, map[string]adpacer.Micros{}
+	for _, ls := range plan.Lines {
+		counts[ls.Status]++
+		spent[dirOf[ls.ID]] += ls.Spent
+		planned[dirOf[ls.ID]] += ls.PlannedToDate
+	}
+	for s, n := range counts {
+		r.m.linesByStatus.WithLabelValues(s).Set(n)
+	}
+	for d, p := range planned {
+		if p > 0 {
+			r.m.directorate.WithLabelValues(d).Set(float64(spent[d]) / float64(p))
+		}
+	}
+	held := 0.0
+	for _, a := range plan.Alerts {
+		if a.Kind == "stale_data" {
+			held++
+		}
+	}
+	r.m.held.WithLabelValues("stale").Set(held)
+}
+
+// Apply sends every claimable ledger action: planned ones from this
+// cycle, approved ones, and claimed ones left by a crash (the actuator reads
+// the platform first, so a change that did land becomes a no-op).
+func (r *Runner) Apply(ctx context.Context) error {
+	now := r.opt.Now()
+	epoch := r.opt.Epoch()
+	pending, err := r.opt.Store.PendingActions(ctx)
+	if err != nil {
+		return fmt.Errorf("apply: pending actions: %w", err)
+	}
+	var oldest time.Time
+	inFlight := 0
+	for _, p := range pending {
+		if p.State == adpacer.ActionPlanned || p.State == adpacer.ActionClaimed {
+			inFlight++
+			if oldest.IsZero() || p.PlannedAt.Before(oldest) {
+				oldest = p.PlannedAt
+			}
+		}
+	}
+	r.m.pending.Set(float64(inFlight))
+	if oldest.IsZero() {
+		r.m.oldestPending.Set(0)
+	} else {
+		r.m.oldestPending.Set(float64(oldest.Unix()))
+	}
+	decisions := map[adpacer.ActionKey]Decision{}
+	if r.opt.Approvals != nil && hasAwaiting(pending) {
+		ds, err := r.opt.Approvals.Decisions(ctx)
+		if err != nil {
+			r.log.Warn("reading approvals failed; held actions stay held", zap.Error(err))
+		}
+		for _, d := range ds {
+			decisions[d.Key] = d
+		}
+	}
+	camps, err := r.opt.Store.Campaigns(ctx)
+	if err != nil {
+		return fmt.Errorf("apply: campaigns: %w", err)
+	}
+	byID := map[adpacer.CampaignID]adpacer.Campaign{}
+	for _, c := range camps {
+		byID[c.ID] = c
+	}
+	approvedBy := map[adpacer.ActionKey]string{}
+	send := map[string][]adpacer.Action{}
+	for _, p := range pending {
+		switch p.State {
+		case adpacer.ActionPlanned:
+			if now.Sub(p.PlannedAt) > r.opt.PendingMaxAge {
+				if err := r.finish(ctx, now, p.Action, adpacer.ActionRejected, nil, "superseded: not sent in time; re-planned from fresh data", epoch, ""); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := r.opt.Store.ClaimAction(ctx, p.Key, epoch); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					continue // another replica or run claimed it
+				}
+				return fmt.Errorf("apply: claim %s: %w", p.Key, err)
+			}
+		case adpacer.ActionClaimed:
+			// Left claimed by a crash: replay; the actuator reconciles.
+		case adpacer.ActionHeld:
+			if strings.HasPrefix(p.Detail, "dry-run") {
+				if now.Sub(p.PlannedAt) > r.opt.PendingMaxAge {
+					if err := r.opt.Store.FinishAction(ctx, p.Key, adpacer.ActionRejected, p.Before, "dry-run: expired unsent", epoch); err != nil {
+						return fmt.Errorf("apply: expire %s: %w", p.Key, err)
+					}
+				}
+				continue
+			}
+			d, ok := decisions[p.Key]
+			if !ok {
+				continue
+			}
+			if !d.Approved {
+				why := "rejected by " + d.By
+				if d.Expired {
+					why = "approval expired"
+				}
+				if err := r.finish(ctx, now, p.Action, adpacer.ActionRejected, nil, why, epoch, d.By); err != nil {
+					return err
+				}
+				if err := r.opt.Approvals.Close(ctx, p.Key, why); err != nil {
+					r.log.Warn("closing approval card failed", zap.String("action", string(p.Key)), zap.Error(err))
+				}
+				continue
+			}
+			if err := r.opt.Store.ClaimAction(ctx, p.Key, epoch); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					continue
+				}
+				return fmt.Errorf("apply: claim approved %s: %w", p.Key, err)
+			}
+			approvedBy[p.Key] = d.By
+		default:
+			continue
+		}
+		inst, ok := r.route(byID[p.Campaign])
+		if !ok {
+			if err := r.finish(ctx, now, p.Action, adpacer.ActionFailed, nil, "no connector instance owns this campaign", epoch, ""); err != nil {
+				return err
+			}
+			continue
+		}
+		send[inst.ID] = append(send[inst.ID], p.Action)
+	}
+	ids := make([]string, 0, len(send))
+	for id := range send {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var errs []error
+	for _, id := range ids {
+		inst, _ := r.adInstance(id)
+		acts := send[id]
+		results, err := inst.Actuator.Apply(ctx, acts, pacing.ApplyOptions{})
+		if err != nil {
+			// The whole call failed: the actions stay claimed and are
+			// replayed (reconciled) by the next apply run.
+			errs = append(errs, fmt.Errorf("apply %s: %w", id, err))
+			continue
+		}
+		got := map[adpacer.ActionKey]pacing.Result{}
+		for _, res := range results {
+			got[res.Key] = res
+		}
+		for _, a := range acts {
+			res, ok := got[a.Key]
+			if !ok {
+				errs = append(errs, fmt.Errorf("apply %s: connector returned no result for %s", id, a.Key))
+				continue
+			}
+			detail := ""
+			if res.Err != nil {
+				detail = res.Err.Error()
+			}
+			if err := r.finish(ctx, now, a, res.State, res.Before, detail, epoch, approvedBy[a.Key]); err != nil {
+				return err
+			}
+			if by, ok := approvedBy[a.Key]; ok && r.opt.Approvals != nil {
+				if err := r.opt.Approvals.Close(ctx, a.Key, fmt.Sprintf("%s (approved by %s)", res.State, by)); err != nil {
+					r.log.Warn("closing approval card failed", zap.String("action", string(a.Key)), zap.Error(err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hasAwaiting(p []store.ActionRecord) bool {
+	for _, x := range p {
+		if x.State == adpacer.ActionHeld && !strings.HasPrefix(x.Detail, "dry-run") {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Runner) finish(ctx context.Context, now time.Time, a adpacer.Action, state adpacer.ActionState, before *adpacer.Micros, detail string, epoch int64, approvedBy string) error {
+	if err := r.opt.Store.FinishAction(ctx, a.Key, state, before, detail, epoch); err != nil {
+		return fmt.Errorf("apply: record outcome of %s: %w", a.Key, err)
+	}
+	r.m.actions.WithLabelValues(string(a.Kind), string(state)).Inc()
+	if _, err := r.opt.Store.AppendAudit(ctx, store.AuditEntry{At: now, Actor: "applier", ActionKey: a.Key, Campaign: a.Campaign,
+		Kind: string(a.Kind), Before: before, After: a.Value, Outcome: string(state), Detail: detail, ApprovedBy: approvedBy}); err != nil {
+		return fmt.Errorf("apply: audit %s: %w", a.Key, err)
+	}
+	return nil
+}
+
+// Alerts hands the complete firing set to the sink: the last plan's alerts,
+// rejected ads, failed sources and other subsystems' alerts.
+func (r *Runner) Alerts(ctx context.Context) error {
+	now := r.opt.Now()
+	r.mu.Lock()
+	plan, lines := r.lastPlan, r.lastLines
+	var firing []adpacer.Alert
+	for _, a := range r.sourceAlerts {
+		firing = append(firing, a)
+	}
+	r.mu.Unlock()
+	owner := map[string]string{}
+	ownerOf := map[adpacer.CampaignID]string{}
+	lineOf := map[adpacer.CampaignID]string{}
+	for _, l := range lines {
+		owner[l.ID] = l.Owner
+		for _, c := range l.Campaigns {
+			ownerOf[c] = l.Owner
+			lineOf[c] = l.ID
+		}
+	}
+	for _, a := range plan.Alerts {
+		firing = append(firing, adpacer.Alert{Key: a.Key, Severity: a.Severity, Kind: a.Kind, Line: a.Line, Campaign: a.Campaign,
+			Owner: owner[a.Line], Title: a.Title, Detail: a.Detail, Fingerprint: a.Fingerprint})
+	}
+	ads, err := r.opt.Store.AdStatuses(ctx)
+	if err != nil {
+		return fmt.Errorf("alerts: ad statuses: %w", err)
+	}
+	firing = append(firing, ModerationAlerts(ads, ownerOf, lineOf)...)
+	if r.opt.ExtraAlerts != nil {
+		extra, err := r.opt.ExtraAlerts(ctx, now)
+		if err != nil {
+			r.log.Warn("extra alerts failed", zap.Error(err))
+		}
+		firing = append(firing, extra...)
+	}
+	sort.Slice(firing, func(i, j int) bool { return firing[i].Key < firing[j].Key })
+	sev := map[adpacer.Severity]float64{adpacer.SeverityInfo: 0, adpacer.SeverityWarning: 0, adpacer.SeverityCritical: 0}
+	for _, a := range firing {
+		sev[a.Severity]++
+	}
+	for s, n := range sev {
+		r.m.alertsFiring.WithLabelValues(string(s)).Set(n)
+	}
+	if r.opt.Sink == nil {
+		return nil
+	}
+	if err := r.opt.Sink.Sync(ctx, firing); err != nil {
+		return fmt.Errorf("alerts: sink: %w", err)
+	}
+	return nil
+}
+
+// RunOnce runs every pull, then pace, apply and alerts, in order. A failed
+// pull does not stop the cycle: its campaigns go stale and are held.
+func (r *Runner) RunOnce(ctx context.Context) error {
+	var errs []error
+	for _, a := range r.opt.Ads {
+		if err := r.PullAds(ctx, a.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, b := range r.opt.Boards {
+		if err := r.PullBoards(ctx, b.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, t := range r.opt.Times {
+		if err := r.PullTime(ctx, t.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := r.Pace(ctx); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if err := r.Apply(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := r.Alerts(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Status is what the status page shows.
+type Status struct {
+	At      time.Time
+	Plan    pacing.Plan
+	Lines   []pacing.Line
+	History map[string][]Point
+}
+
+// LastStatus returns the last pacing result and a copy of the history.
+func (r *Runner) LastStatus() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := make(map[string][]Point, len(r.history))
+	for k, v := range r.history {
+		h[k] = append([]Point(nil), v...)
+	}
+	return Status{At: r.lastPaceAt, Plan: r.lastPlan, Lines: r.lastLines, History: h}
+}

@@ -1,0 +1,291 @@
+package cycle_test
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/oauth2"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors/yandexdirect"
+	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
+	"github.com/adpacer/adpacer/internal/cycle"
+	"github.com/adpacer/adpacer/pacing"
+	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/store/sqlite"
+)
+
+const (
+	token = "tok-cycle"
+	login = "bank-client"
+)
+
+// t0 is 12:00 Moscow on Monday 16 November 2026.
+var t0 = time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
+
+type recordingSink struct {
+	mu    sync.Mutex
+	calls [][]adpacer.Alert
+}
+
+func (s *recordingSink) Sync(_ context.Context, firing []adpacer.Alert) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, append([]adpacer.Alert(nil), firing...))
+	return nil
+}
+
+func (s *recordingSink) last() []adpacer.Alert {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.calls) == 0 {
+		return nil
+	}
+	return s.calls[len(s.calls)-1]
+}
+
+type world struct {
+	fake   *yandexdirecttest.Server
+	clock  *yandexdirecttest.ManualClock
+	spend  *yandexdirecttest.MemorySpend
+	store  *sqlite.Store
+	runner *cycle.Runner
+	sink   *recordingSink
+	ids    []int64
+}
+
+// newWorld builds a Yandex fake with two campaigns whose daily budgets are
+// far below what their line needs, a SQLite store and a runner in mode.
+func newWorld(t *testing.T, mode cycle.Mode) *world {
+	t.Helper()
+	w := &world{clock: yandexdirecttest.NewManualClock(t0), spend: yandexdirecttest.NewMemorySpend(), sink: &recordingSink{}}
+	w.fake = yandexdirecttest.New(yandexdirecttest.Options{Clock: w.clock, Spend: w.spend, ModerationDelay: time.Minute})
+	t.Cleanup(w.fake.Close)
+	w.fake.AddAdvertiser(login, token)
+	for i := 0; i < 2; i++ {
+		id := w.fake.AddCampaign(login, yandexdirecttest.Campaign{
+			Name: "retail-" + strconv.Itoa(i), DailyBudget: &yandexdirecttest.DailyBudget{Amount: 500_000_000, Mode: "STANDARD"},
+			Keywords: 3, SearchBid: 20_000_000,
+		})
+		w.ids = append(w.ids, id)
+		// Half a month of steady history: 20,000 RUB a day each.
+		for d := 1; d < 16; d++ {
+			day := time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+			w.spend.SetDay(id, day, yandexdirecttest.Spend{CostMicros: 20_000_000_000, Clicks: 800, Impressions: 20000})
+		}
+	}
+	client, err := yandexdirect.New(yandexdirect.Config{ID: "yandex-main", BaseURL: w.fake.URL(), ClientLogin: login},
+		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}),
+		yandexdirect.Options{Clock: w.clock, Registerer: prometheus.NewRegistry(), Rand: func() float64 { return 0.5 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "adpacer.db"), sqlite.Options{Now: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.store = st
+	var camps []adpacer.CampaignID
+	for _, id := range w.ids {
+		camps = append(camps, adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(id, 10)))
+	}
+	line := pacing.Line{ID: "retail-moscow", Name: "Retail loans, Moscow", Directorate: "retail", Owner: "anna",
+		TimeZone: "Europe/Moscow", Period: pacing.Period{Start: "2026-11-01", End: "2026-11-30"},
+		Budget: adpacer.FromUnits(3_000_000), Currency: "RUB", Campaigns: camps}
+	r, err := cycle.New(cycle.Options{
+		Store: st, Now: w.clock.Now, Registerer: prometheus.NewRegistry(),
+		Lines:  func(time.Time) ([]pacing.Line, error) { return []pacing.Line{line}, nil },
+		Policy: pacing.DefaultPolicy(), Mode: mode,
+		Ads:    []cycle.AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: login, Source: client, Actuator: client}},
+		Sink:   w.sink,
+		Epoch:  func() int64 { e, _ := st.CurrentEpoch(context.Background()); return e },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.runner = r
+	return w
+}
+
+func TestApplyModeWritesOnceAndRecords(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, cycle.Apply)
+	if err := w.runner.PullAds(ctx, "yandex-main"); err != nil {
+		t.Fatal(err)
+	}
+	// Two pace runs in the same window decide the same keys: the ledger
+	// records each decision once.
+	for i := 0; i < 2; i++ {
+		if err := w.runner.Pace(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	planned, err := w.store.Actions(ctx, store.ActionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(planned) == 0 {
+		t.Fatal("a line underfunded by its daily budgets produced no action")
+	}
+	if len(planned) != len(w.runner.LastStatus().Plan.Actions) {
+		t.Fatalf("ledger holds %d actions for a plan of %d", len(planned), len(w.runner.LastStatus().Plan.Actions))
+	}
+	if err := w.runner.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acts, err := w.store.Actions(ctx, store.ActionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, a := range acts {
+		if !a.State.Terminal() {
+			t.Errorf("action %s left %s after apply", a.Key, a.State)
+		}
+		if a.State == adpacer.ActionApplied && a.Kind == adpacer.SetDailyBudget {
+			applied++
+			_, ext, _ := a.Campaign.Split()
+			id, _ := strconv.ParseInt(ext, 10, 64)
+			c, _ := w.fake.Campaign(id)
+			if c.DailyBudget == nil || adpacer.Micros(c.DailyBudget.Amount) != *a.Value {
+				t.Errorf("%s: platform budget %v, ledger says applied %s", a.Campaign, c.DailyBudget, a.Value)
+			}
+		}
+	}
+	if applied == 0 {
+		t.Fatalf("no budget applied; ledger: %+v", acts)
+	}
+	audit, err := w.store.Audit(ctx, time.Time{}, 0)
+	if err != nil || len(audit) < 2*len(acts) {
+		t.Fatalf("audit has %d entries for %d actions (decision and outcome each) (%v)", len(audit), len(acts), err)
+	}
+	// Applying again sends nothing: every entry is finished.
+	writes := w.fake.MutatingCalls()
+	if err := w.runner.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.fake.MutatingCalls(); got != writes {
+		t.Fatalf("a second apply sent %d more mutating calls", got-writes)
+	}
+}
+
+func TestDryRunAndObserveSendNoWrites(t *testing.T) {
+	for _, mode := range []cycle.Mode{cycle.DryRun, cycle.Observe} {
+		t.Run(string(mode), func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, mode)
+			for i := 0; i < 3; i++ {
+				if err := w.runner.RunOnce(ctx); err != nil {
+					t.Fatal(err)
+				}
+				w.clock.Advance(15 * time.Minute)
+			}
+			if n := w.fake.MutatingCalls(); n != 0 {
+				t.Fatalf("%s mode sent %d mutating calls", mode, n)
+			}
+			acts, _ := w.store.Actions(ctx, store.ActionFilter{})
+			for _, a := range acts {
+				if a.State == adpacer.ActionApplied || a.State == adpacer.ActionClaimed {
+					t.Fatalf("%s mode left action %s %s", mode, a.Key, a.State)
+				}
+			}
+			if mode == cycle.DryRun && len(acts) == 0 {
+				t.Fatal("dry-run recorded nothing: it must record what would change")
+			}
+			if mode == cycle.Observe && len(acts) != 0 {
+				t.Fatalf("observe recorded %d actions", len(acts))
+			}
+		})
+	}
+}
+
+func TestStaleSourceHoldsWithOneCard(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, cycle.Apply)
+	if err := w.runner.PullAds(ctx, "yandex-main"); err != nil {
+		t.Fatal(err)
+	}
+	// The token is revoked: pulls fail from now on, data ages past the policy.
+	w.fake.RevokeToken(token)
+	w.clock.Advance(4 * time.Hour)
+	writes := w.fake.MutatingCalls()
+	if err := w.runner.RunOnce(ctx); err == nil {
+		t.Fatal("pull with a revoked token succeeded")
+	}
+	if err := w.runner.Pace(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.runner.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.runner.Alerts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.fake.MutatingCalls(); got != writes {
+		t.Fatalf("stale data: %d writes touched its campaigns", got-writes)
+	}
+	stale := 0
+	for _, a := range w.sink.last() {
+		if a.Kind == "stale_data" {
+			stale++
+		}
+	}
+	if stale != 1 {
+		t.Fatalf("want exactly one stale-data alert, got %d: %+v", stale, w.sink.last())
+	}
+	st := w.runner.LastStatus()
+	for _, l := range st.Plan.Lines {
+		if l.Status != pacing.StatusHeld {
+			t.Errorf("line %s status %s, want held", l.ID, l.Status)
+		}
+	}
+}
+
+func TestCrashLeftClaimedActionIsReconciled(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, cycle.Apply)
+	if err := w.runner.PullAds(ctx, "yandex-main"); err != nil {
+		t.Fatal(err)
+	}
+	// A previous process claimed a change, sent it, and died before
+	// recording the outcome: the platform already holds the new value.
+	epoch, _ := w.store.CurrentEpoch(ctx)
+	id := w.ids[0]
+	target := adpacer.FromUnits(900)
+	key := adpacer.ActionKey("crash-test-1")
+	a := adpacer.Action{Key: key, Campaign: adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(id, 10)), Line: "retail-moscow", Kind: adpacer.SetDailyBudget, Value: &target, Reason: "test"}
+	if err := w.store.PlanAction(ctx, a, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.ClaimAction(ctx, key, epoch); err != nil {
+		t.Fatal(err)
+	}
+	// Simulate the write having landed by applying it once directly.
+	if err := w.runner.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := w.store.Action(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != adpacer.ActionApplied && rec.State != adpacer.ActionNoop {
+		t.Fatalf("replayed action ended %s (%s)", rec.State, rec.Detail)
+	}
+	writes := w.fake.MutatingCalls()
+	// Replaying again is a no-op: the ledger entry is finished.
+	if err := w.runner.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w.fake.MutatingCalls() != writes {
+		t.Fatal("a finished action was sent again")
+	}
+}

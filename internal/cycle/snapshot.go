@@ -1,0 +1,199 @@
+package cycle
+
+import (
+	"sort"
+	"time"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/pacing"
+)
+
+// Memory is what the daemon remembers per campaign between cycles and hands
+// to the pure engine: edits and the highest budget of the current platform
+// day, and the last bid and budget changes (cooldowns).
+type Memory struct {
+	BudgetEditsToday    int
+	MaxDailyBudgetToday *adpacer.Micros
+	LastBidChange       *time.Time
+	LastBudgetChange    *time.Time
+}
+
+// AppliedChange is an applied ledger entry as far as Memory cares.
+type AppliedChange struct {
+	Campaign adpacer.CampaignID
+	Kind     adpacer.ActionKind
+	Value    *adpacer.Micros
+	At       time.Time
+}
+
+// PlatformDayStart returns the start of the platform day containing now for
+// a campaign: Moscow for Yandex Direct and VK Ads, the account zone for
+// Google Ads. An unknown zone falls back to UTC (the config validator
+// rejects unknown zones, so this only guards against bad upstream data).
+func PlatformDayStart(p adpacer.Platform, accountZone string, now time.Time) time.Time {
+	zone := p.PlatformDayZone()
+	if zone == "" {
+		zone = accountZone
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	l := now.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+}
+
+// BuildMemory derives Memory from applied changes: budget edits counted in
+// the campaign's current platform day.
+func BuildMemory(now time.Time, camps []adpacer.Campaign, changes []AppliedChange) map[adpacer.CampaignID]Memory {
+	byID := make(map[adpacer.CampaignID]adpacer.Campaign, len(camps))
+	for _, c := range camps {
+		byID[c.ID] = c
+	}
+	mem := make(map[adpacer.CampaignID]Memory, len(camps))
+	for _, ch := range changes {
+		c, ok := byID[ch.Campaign]
+		if !ok {
+			continue
+		}
+		m := mem[ch.Campaign]
+		at := ch.At
+		switch ch.Kind {
+		case adpacer.SetDailyBudget:
+			if m.LastBudgetChange == nil || at.After(*m.LastBudgetChange) {
+				m.LastBudgetChange = &at
+			}
+			if !at.Before(PlatformDayStart(c.ID.Platform(), c.TimeZone, now)) {
+				m.BudgetEditsToday++
+				if ch.Value != nil && (m.MaxDailyBudgetToday == nil || *ch.Value > *m.MaxDailyBudgetToday) {
+					v := *ch.Value
+					m.MaxDailyBudgetToday = &v
+				}
+			}
+		case adpacer.SetBid:
+			if m.LastBidChange == nil || at.After(*m.LastBidChange) {
+				m.LastBidChange = &at
+			}
+		}
+		mem[ch.Campaign] = m
+	}
+	return mem
+}
+
+// DeriveIntraday turns cumulative spend snapshots of a platform day into
+// interval stats: [day start, first snapshot), then between successive
+// snapshots. Days already covered by a reported stat are skipped, so closed
+// days are never counted twice. A snapshot lower than its predecessor (a
+// platform correction) yields no negative interval; the next delta is taken
+// from the corrected value.
+func DeriveIntraday(snaps []adpacer.SpendSnapshot, dayStart func(adpacer.CampaignID, string) (time.Time, bool), covered func(adpacer.CampaignID, time.Time) bool) []adpacer.Stat {
+	sorted := append([]adpacer.SpendSnapshot(nil), snaps...)
+	sort.Slice(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if a.Campaign != b.Campaign {
+			return a.Campaign < b.Campaign
+		}
+		if a.Day != b.Day {
+			return a.Day < b.Day
+		}
+		return a.At.Before(b.At)
+	})
+	var out []adpacer.Stat
+	for i := 0; i < len(sorted); {
+		j := i
+		for j < len(sorted) && sorted[j].Campaign == sorted[i].Campaign && sorted[j].Day == sorted[i].Day {
+			j++
+		}
+		start, ok := dayStart(sorted[i].Campaign, sorted[i].Day)
+		if ok && !covered(sorted[i].Campaign, start) {
+			prevAt, prevCost := start, adpacer.Micros(0)
+			for _, s := range sorted[i:j] {
+				if !s.At.After(prevAt) {
+					continue
+				}
+				d := s.Cost - prevCost
+				if d < 0 {
+					d = 0
+				}
+				if d > 0 {
+					out = append(out, adpacer.Stat{Campaign: s.Campaign, Start: prevAt, End: s.At, Cost: d})
+				}
+				prevAt, prevCost = s.At, s.Cost
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+// SnapshotInput is everything BuildSnapshot needs, already read from the
+// store.
+type SnapshotInput struct {
+	Now       time.Time
+	Policy    *pacing.Policy
+	Lines     []pacing.Line
+	Campaigns []adpacer.Campaign
+	Stats     []adpacer.Stat
+	Memory    map[adpacer.CampaignID]Memory
+	// Bids bounds campaigns' bids; nil bounds mean none.
+	MinBid, MaxBid *adpacer.Micros
+	// DataAsOf overrides a campaign's freshness (e.g. the time of the last
+	// successful pull of its source); absent campaigns use UpdatedAt.
+	DataAsOf map[adpacer.CampaignID]time.Time
+}
+
+// BuildSnapshot assembles the engine's input. Only campaigns that belong to
+// a line are included: the engine decides per line.
+func BuildSnapshot(in SnapshotInput) *pacing.Snapshot {
+	member := map[adpacer.CampaignID]bool{}
+	for _, l := range in.Lines {
+		for _, id := range l.Campaigns {
+			member[id] = true
+		}
+	}
+	s := &pacing.Snapshot{Version: pacing.SnapshotVersion, Now: in.Now, Policy: in.Policy, Lines: in.Lines}
+	for _, c := range in.Campaigns {
+		if !member[c.ID] {
+			continue
+		}
+		asOf := c.UpdatedAt
+		if t, ok := in.DataAsOf[c.ID]; ok {
+			asOf = t
+		}
+		pc := pacing.Campaign{
+			ID: c.ID, Platform: c.ID.Platform(), TimeZone: c.TimeZone, Currency: c.Currency,
+			State: c.State, DailyBudget: c.DailyBudget, Bid: c.Bid,
+			MinBid: in.MinBid, MaxBid: in.MaxBid,
+			BudgetEditsToday: c.BudgetEditsToday, DataAsOf: asOf,
+		}
+		if m, ok := in.Memory[c.ID]; ok {
+			if m.BudgetEditsToday > pc.BudgetEditsToday {
+				pc.BudgetEditsToday = m.BudgetEditsToday
+			}
+			pc.MaxDailyBudgetToday = m.MaxDailyBudgetToday
+			if pc.MaxDailyBudgetToday != nil && c.DailyBudget != nil && *c.DailyBudget > *pc.MaxDailyBudgetToday {
+				v := *c.DailyBudget
+				pc.MaxDailyBudgetToday = &v
+			}
+			pc.LastBidChange = m.LastBidChange
+			pc.LastBudgetChange = m.LastBudgetChange
+		}
+		s.Campaigns = append(s.Campaigns, pc)
+	}
+	sort.Slice(s.Campaigns, func(i, j int) bool { return s.Campaigns[i].ID < s.Campaigns[j].ID })
+	for _, st := range in.Stats {
+		if !member[st.Campaign] {
+			continue
+		}
+		s.Stats = append(s.Stats, pacing.Stat{Campaign: st.Campaign, Start: st.Start.UTC(), End: st.End.UTC(),
+			Cost: st.Cost, Clicks: st.Clicks, Impressions: st.Impressions, Conversions: st.Conversions})
+	}
+	sort.Slice(s.Stats, func(i, j int) bool {
+		a, b := s.Stats[i], s.Stats[j]
+		if a.Campaign != b.Campaign {
+			return a.Campaign < b.Campaign
+		}
+		return a.Start.Before(b.Start)
+	})
+	return s
+}
