@@ -105,9 +105,9 @@ func newWorld(t *testing.T, mode cycle.Mode) *world {
 		Store: st, Now: w.clock.Now, Registerer: prometheus.NewRegistry(),
 		Lines:  func(time.Time) ([]pacing.Line, error) { return []pacing.Line{line}, nil },
 		Policy: pacing.DefaultPolicy(), Mode: mode,
-		Ads:    []cycle.AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: login, Source: client, Actuator: client}},
-		Sink:   w.sink,
-		Epoch:  func() int64 { e, _ := st.CurrentEpoch(context.Background()); return e },
+		Ads:   []cycle.AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: login, Source: client, Actuator: client}},
+		Sink:  w.sink,
+		Epoch: func() int64 { e, _ := st.CurrentEpoch(context.Background()); return e },
 	})
 	if err != nil {
 		t.Fatal(err)
