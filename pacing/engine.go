@@ -32,6 +32,9 @@ const (
 	// resumeMargin: a campaign paused by the brake is resumed only when its
 	// worst case fits with this much room, so it does not toggle.
 	resumeMargin = 1.25
+	// rolloverLookahead: a platform day ending this soon counts tomorrow's
+	// allowance too, since the next decision may come after midnight.
+	rolloverLookahead = 2 * hourSec
 )
 
 // Decide computes the plan for a snapshot: budget, bid and state changes,
@@ -203,8 +206,8 @@ type campPlan struct {
 	newBud   int64 // budget after the invariant (-1: leave as is)
 	pause    bool
 	resume   bool
-	write    bool   // the budget change is sent (tolerance and edit rules passed)
-	reason   string // why the budget changes
+	write    bool    // the budget change is sent (tolerance and edit rules passed)
+	reason   string  // why the budget changes
 	cpa      float64 // delay-corrected CPA, 0 when unknown
 	cvr      float64
 	conv     float64
@@ -538,8 +541,15 @@ func (e *engine) budgets(line *Line, cps []campPlan, tl *timeline, remaining int
 					want = float64(cp.today) + cp.share*future
 				}
 			} else {
+				// The platforms spend an average-day budget scaled by the
+				// day's traffic (Google up to 2x on busy days), so the
+				// setting is the day's planned total over the day's traffic
+				// factor, not the total itself.
 				rest := tl.between(e.now, min(ca.dayEnd, tl.end))
 				want = float64(cp.today) + cp.share*future*rest/wLeft
+				if df := tl.between(ca.dayStart, ca.dayEnd) / float64((ca.dayEnd-ca.dayStart)/hourSec); df > 0 && ca.dayEnd <= tl.end && ca.dayStart >= tl.start {
+					want /= min(max(df, 0.5), 2)
+				}
 			}
 		}
 		cp.desired = int64(adpacer.FromFloat(want / adpacer.MicrosPerUnit).FloorTo(kopeck))
@@ -620,10 +630,20 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 			if !ok {
 				return int64(2 * cp.rate * float64(cp.agg.dayEnd-e.now) / hourSec)
 			}
-			return max(int64(cp.kappa*float64(capT))-cp.today, 0)
+			ex := max(int64(cp.kappa*float64(capT))-cp.today, 0)
+			if cp.agg.dayEnd-e.now <= rolloverLookahead && cp.agg.dayEnd < e.lines[e.ix.lineOf[cp.ci]].end {
+				ex = max(ex, int64(cp.kappa*float64(*cp.c.DailyBudget)))
+			}
+			return ex
 		}
 		eff := e.effectiveToday(cp.c, cp.newBud)
-		return max(int64(cp.kappa*float64(eff))-cp.today, 0)
+		ex := max(int64(cp.kappa*float64(eff))-cp.today, 0)
+		if cp.agg.dayEnd-e.now <= rolloverLookahead && cp.agg.dayEnd < e.lines[e.ix.lineOf[cp.ci]].end {
+			// The platform day ends before the next decision: at midnight
+			// the day's allowance restarts at kappa x the new setting.
+			ex = max(ex, int64(cp.kappa*float64(cp.newBud)))
+		}
+		return ex
 	}
 	// Engine-paused campaigns are candidates for resuming; they count only
 	// if they fit (decided below).
@@ -660,11 +680,19 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 					continue
 				}
 				target := ex - int64(math.Ceil(float64(r)*f))
-				// Solve kappa*b - today = target for b, floored.
-				nb := int64(adpacer.Micros(int64(math.Floor((float64(target) + float64(cp.today)) / cp.kappa))).FloorTo(kopeck))
-				if nb < cp.newBud {
-					cp.newBud = max(nb, 0)
+				// The largest budget whose exposure fits the target, by
+				// bisection, so every platform rule above is respected.
+				lo, hi := int64(0), cp.newBud
+				for hi-lo > int64(kopeck) {
+					mid := (lo + hi) / 2
+					cp.newBud = mid
+					if exposure(cp) <= target {
+						lo = mid
+					} else {
+						hi = mid
+					}
 				}
+				cp.newBud = int64(adpacer.Micros(lo).FloorTo(kopeck))
 			}
 		}
 		total = 0
