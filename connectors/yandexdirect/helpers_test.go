@@ -129,3 +129,7 @@ func (r rawResp) code() int {
 func fmtInt(v int64) string { return strconv.FormatInt(v, 10) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func oauth2StaticForTest() oauth2.TokenSource {
+	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})
+}
