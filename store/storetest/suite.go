@@ -27,6 +27,7 @@ func Run(t *testing.T, b Backend) {
 		{"BadDataTypedErrors", testBadData},
 		{"CursorAtomicWithBatch", testCursorAtomic},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ConcurrentMergeSameWeek", testConcurrentMerge},
 		{"PacingHistory", testPacingHistory},
 		{"SpendSnapshotsIdempotent", testSnapshots},
 		{"BoardBatch", testBoardBatch},
@@ -330,6 +331,46 @@ func testConcurrentWriters(t *testing.T, s store.Store, _ string, _ Backend) {
 	audit, _ := s.Audit(ctx, time.Time{}, 0)
 	if len(audit) != writers*batches {
 		t.Errorf("%d audit entries, want %d", len(audit), writers*batches)
+	}
+}
+
+// testConcurrentMerge has writers fill different hours of the same
+// campaign-week at once: hourly stats are merged into one block per week, so
+// a lost update would drop hours.
+func testConcurrentMerge(t *testing.T, s store.Store, _ string, _ Backend) {
+	ctx := ctxT(t)
+	mustSave(t, s, "src", adpacer.AdBatch{Campaigns: []adpacer.Campaign{Campaign(camp1, rub)}}, "0")
+	const writers = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for h := w; h < 168; h += writers {
+				if err := s.SaveAdBatch(ctx, fmt.Sprint("m-", w), adpacer.AdBatch{Stats: []adpacer.Stat{hourStat(camp1, h, int64(h))}}, adpacer.Cursor{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	stats, err := s.Stats(ctx, nil, day0, day0.Add(7*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stats) != 168 {
+		t.Fatalf("%d of 168 hours survived concurrent merges", len(stats))
+	}
+	for i, st := range stats {
+		if st != hourStat(camp1, i, int64(i)) {
+			t.Fatalf("hour %d = %+v", i, st)
+		}
 	}
 }
 
