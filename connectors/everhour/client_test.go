@@ -36,7 +36,7 @@ func seed(t *testing.T, f *everhourtest.Server) (anna, ivan int64) {
 		{UserID: anna, Date: "2026-10-31", Seconds: 600, TaskID: "tr:card1"},
 		{UserID: anna, Date: "2026-11-01", Seconds: 3600, TaskID: "tr:card1"},
 		{UserID: ivan, Date: "2026-11-05", Seconds: 1800, TaskID: "tr:card2"},
-		{UserID: ivan, Date: "2026-11-06", Seconds: 900},                    // no task
+		{UserID: ivan, Date: "2026-11-06", Seconds: 900},                   // no task
 		{UserID: anna, Date: "2026-11-10", Seconds: 1200, TaskID: "ev:55"}, // task without project
 		{UserID: anna, Date: "2026-11-11", Seconds: 300, TaskID: "tr:card2"},
 	} {

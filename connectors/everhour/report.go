@@ -392,6 +392,15 @@ func peopleText(ps []PersonHours) string {
 	return strings.Join(parts, ", ")
 }
 
+// topPeople keeps a table row readable: the n people with most hours, then
+// how many more (CSV and JSON list everyone).
+func topPeople(ps []PersonHours, n int) string {
+	if len(ps) <= n {
+		return peopleText(ps)
+	}
+	return fmt.Sprintf("%s +%d more", peopleText(ps[:n]), len(ps)-n)
+}
+
 func writeTable(w io.Writer, rep HoursReport) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	scope := "all projects"
@@ -403,24 +412,24 @@ func writeTable(w io.Writer, rep HoursReport) error {
 	case ByCard:
 		fmt.Fprintln(tw, "CARD\tLIST\tLABELS\tPEOPLE\tH:MM\tHOURS\t")
 		for _, r := range rep.Rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", clean(r.Name), clean(r.List), clean(strings.Join(r.Labels, ", ")), clean(peopleText(r.People)), r.Hours, r.Decimal)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", clean(r.Name), clean(r.List), clean(strings.Join(r.Labels, ", ")), clean(topPeople(r.People, 3)), r.Hours, r.Decimal)
 		}
-		fmt.Fprintf(tw, "TOTAL\t\t\t\t%s\t%s\t\n", rep.Total.Hours, rep.Total.Decimal)
+		fmt.Fprintf(tw, "TOTAL\t\t\t\t%s\t%s\n", rep.Total.Hours, rep.Total.Decimal)
 	default:
 		head := "PERSON"
 		if rep.By == ByDay {
 			head = "DATE"
 		}
-		fmt.Fprintf(tw, "%s\tH:MM\tHOURS\t\n", head)
+		fmt.Fprintf(tw, "%s\tH:MM\tHOURS\n", head)
 		for _, r := range rep.Rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", clean(r.Name), r.Hours, r.Decimal)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", clean(r.Name), r.Hours, r.Decimal)
 		}
-		fmt.Fprintf(tw, "TOTAL\t%s\t%s\t\n", rep.Total.Hours, rep.Total.Decimal)
+		fmt.Fprintf(tw, "TOTAL\t%s\t%s\n", rep.Total.Hours, rep.Total.Decimal)
 	}
-	fmt.Fprintf(tw, "TOTAL SECONDS\t%d\t\n", rep.Total.Seconds)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("report: write table: %w", err)
 	}
+	fmt.Fprintf(w, "\nTotal: %s (%s h, %d s)\n", rep.Total.Hours, rep.Total.Decimal, rep.Total.Seconds)
 	if len(rep.Budgets) == 0 {
 		return nil
 	}
@@ -433,7 +442,7 @@ func writeTable(w io.Writer, rep HoursReport) error {
 			rem = b.Remaining.Hours + " (" + b.Remaining.Decimal + ")"
 			pct = strconv.FormatInt(*b.UsedPercent, 10) + "%"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%s\t%s\t%s\t\n", clean(b.Name), src, b.Used.Hours, b.Used.Decimal, paid, rem, pct)
+		fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%s\t%s\t%s\n", clean(b.Name), src, b.Used.Hours, b.Used.Decimal, paid, rem, pct)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("report: write table: %w", err)
