@@ -181,10 +181,10 @@ func (a *app) runDaemon(ctx context.Context, cfg *config.Config) (err error) {
 	// drain is reported from drainErr, because it is the scheduler's own
 	// return value and Run does not surface it.
 	runErr := g.Run()
-	var sig run.SignalError
 	switch {
-	case errors.As(runErr, &sig):
-		log.Info("signal received; stopped", zap.String("signal", sig.Signal.String()))
+	case errors.Is(runErr, run.ErrSignal):
+		// oklog/run's SignalError.As does not fill its target; use the text.
+		log.Info("stopped", zap.String("cause", runErr.Error()))
 	case errors.Is(runErr, context.Canceled):
 		log.Info("context cancelled; stopped")
 	case runErr != nil:
