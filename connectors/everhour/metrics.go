@@ -57,11 +57,18 @@ func (m *Metrics) Observe(statuses []BudgetStatus) {
 	defer m.mu.Unlock()
 	m.used.Reset()
 	m.budget.Reset()
+	seen := map[string]bool{}
 	for i, st := range statuses {
 		if i == m.maxProjects {
 			break
 		}
-		m.used.WithLabelValues(st.Name).Set(float64(st.UsedSecs) / 3600)
-		m.budget.WithLabelValues(st.Name).Set(float64(st.BudgetSecs) / 3600)
+		label := st.Name
+		if seen[label] {
+			// Two projects share a name: keep both series apart.
+			label = st.Name + " (" + st.ProjectID + ")"
+		}
+		seen[label] = true
+		m.used.WithLabelValues(label).Set(float64(st.UsedSecs) / 3600)
+		m.budget.WithLabelValues(label).Set(float64(st.BudgetSecs) / 3600)
 	}
 }
