@@ -299,6 +299,15 @@ func (s *Server) URL() string {
 	return s.ts.URL
 }
 
+// Client returns an HTTP client for the listener started by Start (its
+// idle connections close with the server).
+func (s *Server) Client() *http.Client {
+	if s.ts == nil {
+		return http.DefaultClient
+	}
+	return s.ts.Client()
+}
+
 // TokenURL is the OAuth2 token endpoint.
 func (s *Server) TokenURL() string { return s.URL() + "/token" }
 
