@@ -82,10 +82,7 @@ func (k *boardKit) setup(ctx context.Context) error {
 	if k.ready {
 		return nil
 	}
-	api := k.c.api(ctx)
-	b := &trello.Board{ID: k.boardID}
-	b.SetClient(api)
-	lists, err := b.GetLists(trello.Arguments{"filter": "open"})
+	lists, err := k.c.board(ctx, k.boardID).GetLists(trello.Arguments{"filter": "open"})
 	if err != nil {
 		return k.c.wrap(fmt.Sprintf("lists of board %q", k.boardID), err)
 	}
@@ -99,13 +96,13 @@ func (k *boardKit) setup(ctx context.Context) error {
 		if _, ok := k.listIDs[name]; ok {
 			continue
 		}
-		l, err := api.CreateList(b, name, trello.Arguments{"pos": "bottom"})
+		l, err := k.c.api(ctx).CreateList(&trello.Board{ID: k.boardID}, name, trello.Arguments{"pos": "bottom"})
 		if err != nil {
 			return k.c.wrap(fmt.Sprintf("create list %q on board %q", name, k.boardID), err)
 		}
 		k.listIDs[name] = l.ID
 	}
-	labels, err := b.GetLabels()
+	labels, err := k.c.board(ctx, k.boardID).GetLabels()
 	if err != nil {
 		return k.c.wrap(fmt.Sprintf("labels of board %q", k.boardID), err)
 	}
@@ -120,7 +117,7 @@ func (k *boardKit) setup(ctx context.Context) error {
 			continue
 		}
 		l := &trello.Label{Name: name, Color: color}
-		if err := b.CreateLabel(l); err != nil {
+		if err := k.c.board(ctx, k.boardID).CreateLabel(l); err != nil {
 			return k.c.wrap(fmt.Sprintf("create label %q on board %q", name, k.boardID), err)
 		}
 		k.labelIDs[name] = l.ID
@@ -133,9 +130,7 @@ func (k *boardKit) setup(ctx context.Context) error {
 }
 
 func (k *boardKit) loadMembersLocked(ctx context.Context) error {
-	b := &trello.Board{ID: k.boardID}
-	b.SetClient(k.c.api(ctx))
-	ms, err := b.GetMembers()
+	ms, err := k.c.board(ctx, k.boardID).GetMembers()
 	if err != nil {
 		return k.c.wrap(fmt.Sprintf("members of board %q", k.boardID), err)
 	}

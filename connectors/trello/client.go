@@ -212,6 +212,13 @@ func (c *Client) api(ctx context.Context) *trello.Client {
 	return a.WithContext(ctx)
 }
 
+// board returns an adlio Board bound to a fresh client (see api).
+func (c *Client) board(ctx context.Context, id string) *trello.Board {
+	b := &trello.Board{ID: id}
+	b.SetClient(c.api(ctx))
+	return b
+}
+
 // Error is a failed Trello call with credentials scrubbed from its text.
 type Error struct {
 	Op     string

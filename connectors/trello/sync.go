@@ -146,40 +146,38 @@ func (s *BoardSync) PullBoards(ctx context.Context) ([]adpacer.BoardBatch, error
 }
 
 func (s *BoardSync) pullBoard(ctx context.Context, head boardHead, cur boardCursor, full bool) (adpacer.BoardBatch, bool, error) {
-	api := s.c.api(ctx)
-	b := &trello.Board{ID: head.ID}
-	b.SetClient(api)
+	b := func() *trello.Board { return s.c.board(ctx, head.ID) }
 	batch := adpacer.BoardBatch{Board: adpacer.Board{ID: head.ID, Name: head.Name, Closed: head.Closed}}
 
-	lists, err := b.GetLists(trello.Arguments{"filter": "all"})
+	lists, err := b().GetLists(trello.Arguments{"filter": "all"})
 	if err != nil {
 		return batch, false, s.c.wrap(fmt.Sprintf("lists of board %q", head.ID), err)
 	}
 	for _, l := range lists {
 		batch.Lists = append(batch.Lists, adpacer.List{ID: l.ID, BoardID: head.ID, Name: l.Name, Closed: l.Closed, Pos: float64(l.Pos)})
 	}
-	labels, err := b.GetLabels()
+	labels, err := b().GetLabels()
 	if err != nil {
 		return batch, false, s.c.wrap(fmt.Sprintf("labels of board %q", head.ID), err)
 	}
 	for _, l := range labels {
 		batch.Labels = append(batch.Labels, adpacer.Label{ID: l.ID, BoardID: head.ID, Name: l.Name, Color: l.Color})
 	}
-	members, err := b.GetMembers()
+	members, err := b().GetMembers()
 	if err != nil {
 		return batch, false, s.c.wrap(fmt.Sprintf("members of board %q", head.ID), err)
 	}
 	for _, m := range members {
 		batch.Members = append(batch.Members, adpacer.Member{ID: m.ID, Username: m.Username, FullName: m.FullName})
 	}
-	defs, err := b.GetCustomFields()
+	defs, err := b().GetCustomFields()
 	if err != nil {
 		return batch, false, s.c.wrap(fmt.Sprintf("custom fields of board %q", head.ID), err)
 	}
 
 	var cards []*rawCard
 	if !full {
-		ids, complete, err := s.changedCards(ctx, api, head.ID, cur.lastActivity)
+		ids, complete, err := s.changedCards(ctx, head.ID, cur.lastActivity)
 		if err != nil {
 			return batch, false, err
 		}
@@ -207,10 +205,8 @@ func (s *BoardSync) pullBoard(ctx context.Context, head boardHead, cur boardCurs
 // changedCards lists the cards named by board actions after since. complete
 // is false when the feed was cut at its 1000-action page, so the caller
 // falls back to a full pull instead of missing changes.
-func (s *BoardSync) changedCards(ctx context.Context, api *trello.Client, boardID string, since time.Time) ([]string, bool, error) {
-	b := &trello.Board{ID: boardID}
-	b.SetClient(api)
-	actions, err := b.GetActions(trello.Arguments{"filter": cardActionTypes, "since": since.UTC().Format(time.RFC3339Nano), "limit": "1000"})
+func (s *BoardSync) changedCards(ctx context.Context, boardID string, since time.Time) ([]string, bool, error) {
+	actions, err := s.c.board(ctx, boardID).GetActions(trello.Arguments{"filter": cardActionTypes, "since": since.UTC().Format(time.RFC3339Nano), "limit": "1000"})
 	if err != nil {
 		return nil, false, s.c.wrap(fmt.Sprintf("actions of board %q", boardID), err)
 	}

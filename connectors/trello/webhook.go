@@ -125,9 +125,9 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				Username string `json:"username"`
 			} `json:"memberCreator"`
 			Data struct {
-				Board     struct{ ID string } `json:"board"`
-				Card      struct{ ID string } `json:"card"`
-				ListAfter struct{ ID string } `json:"listAfter"`
+				Board     struct{ ID string }   `json:"board"`
+				Card      struct{ ID string }   `json:"card"`
+				ListAfter struct{ ID string }   `json:"listAfter"`
 				Label     struct{ Name string } `json:"label"`
 			} `json:"data"`
 		} `json:"action"`
