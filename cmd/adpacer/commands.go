@@ -19,5 +19,6 @@ func commands() []func(*app) *cobra.Command {
 		newMigrateCmd,
 		newVersionCmd,
 		newManCmd,
+		newSimulateCmd,
 	}
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -41,7 +42,7 @@ type enginePolicy struct {
 
 	// Counters reported with the results.
 	actions, refused int
-	decideErr        error
+	refusals         map[string]int // by kind and platform code
 }
 
 type engineMemory struct {
@@ -60,7 +61,7 @@ func newEnginePolicy(sc *Scenario, o EngineOptions) *enginePolicy {
 		d = pacing.Decide
 	}
 	p := &enginePolicy{sc: sc, decide: d, pol: o.Policy, interval: sc.EngineInterval,
-		mem: make([]engineMemory, len(sc.Campaigns))}
+		mem: make([]engineMemory, len(sc.Campaigns)), refusals: map[string]int{}}
 	for li := range sc.Lines {
 		l := &sc.Lines[li]
 		loc := sc.zones[l.Zone]
@@ -74,8 +75,8 @@ func newEnginePolicy(sc *Scenario, o EngineOptions) *enginePolicy {
 			target = &t
 		}
 		p.lines = append(p.lines, pacing.Line{ID: l.ID, Name: l.Name, Directorate: l.Directorate, TimeZone: l.TimeZone,
-			Period:   pacing.Period{Start: l.Start.In(loc).Format(time.DateOnly), End: l.End.In(loc).AddDate(0, 0, -1).Format(time.DateOnly)},
-			Budget:   l.Budget, Currency: "RUB", TargetCPA: target, Campaigns: ids, Mode: "apply"})
+			Period: pacing.Period{Start: l.Start.In(loc).Format(time.DateOnly), End: l.End.In(loc).AddDate(0, 0, -1).Format(time.DateOnly)},
+			Budget: l.Budget, Currency: "RUB", TargetCPA: target, Campaigns: ids, Mode: "apply"})
 	}
 	for i := range p.mem {
 		p.mem[i].day = -1 << 30
@@ -231,6 +232,12 @@ func (p *enginePolicy) apply(w *World, actions []pacing.Action) {
 		}
 		if err != nil {
 			p.refused++
+			code := "other"
+			var pe *PlatformError
+			if errors.As(err, &pe) {
+				code = pe.Code
+			}
+			p.refusals[string(a.Kind)+":"+code]++
 		}
 	}
 }

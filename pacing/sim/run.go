@@ -60,6 +60,8 @@ type RunResult struct {
 	// the platforms refused (engine policy only).
 	EngineActions int `json:"engine_actions,omitempty"`
 	EngineRefused int `json:"engine_refused,omitempty"`
+	// EngineRefusals counts refused engine actions by kind and platform code.
+	EngineRefusals map[string]int `json:"engine_refusals,omitempty"`
 	// Series is kept for plots only (not in JSON): per line cumulative
 	// settled spend and plan per hour.
 	series []lineSeries
@@ -236,7 +238,7 @@ func runOne(ctx context.Context, sc *Scenario, m *market, prior *priorProfile, n
 	}
 	r := evaluate(w, feasible)
 	if ep, ok := pol.(*enginePolicy); ok {
-		r.EngineActions, r.EngineRefused = ep.actions, ep.refused
+		r.EngineActions, r.EngineRefused, r.EngineRefusals = ep.actions, ep.refused, ep.refusals
 	}
 	return r, nil
 }
@@ -531,4 +533,3 @@ func summarise(runs []RunResult) []Summary {
 	}
 	return out
 }
-

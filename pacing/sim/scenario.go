@@ -421,14 +421,14 @@ func intervalTicks(d pacingDuration, path string) (int, error) {
 
 func (s *Scenario) compilePlatforms(ps *PlatformsSpec) error {
 	type def struct {
-		spec                *PlatformSpec
-		name                string
-		lagMin, lagMax      time.Duration
-		restate             int
-		minBudget           adpacer.Micros
-		edits               int
-		dayCap, monthCap    float64
-		kappaMin, kappaMax  float64
+		spec               *PlatformSpec
+		name               string
+		lagMin, lagMax     time.Duration
+		restate            int
+		minBudget          adpacer.Micros
+		edits              int
+		dayCap, monthCap   float64
+		kappaMin, kappaMax float64
 	}
 	defs := [numPlatforms]def{
 		{&ps.Yandex, "yandex_direct", 30 * time.Minute, 2 * time.Hour, 3, adpacer.FromUnits(300), 3, 1.3, 0, 1.3, 1.3},
