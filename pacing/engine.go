@@ -108,11 +108,11 @@ func (e *engine) aggregate() error {
 	var sc statChecker
 	sc.init(len(s.Campaigns))
 	for i := range s.Stats {
-		if err := sc.check(s, ix, i); err != nil {
+		ci, err := sc.check(s, ix, i)
+		if err != nil {
 			return err
 		}
 		st := &s.Stats[i]
-		ci := ix.campaign[st.Campaign]
 		li := ix.lineOf[ci]
 		if li < 0 {
 			continue

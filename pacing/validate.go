@@ -49,7 +49,7 @@ func Validate(s *Snapshot) error {
 	var sc statChecker
 	sc.init(len(s.Campaigns))
 	for i := range s.Stats {
-		if err := sc.check(s, ix, i); err != nil {
+		if _, err := sc.check(s, ix, i); err != nil {
 			return err
 		}
 	}
@@ -331,37 +331,50 @@ type statChecker struct {
 	lastEnd   []time.Time
 	unsorted  []bool
 	any       bool
+	lastCi    int
 }
 
 func (sc *statChecker) init(n int) {
 	sc.lastStart = make([]time.Time, n)
 	sc.lastEnd = make([]time.Time, n)
 	sc.unsorted = make([]bool, n)
+	sc.lastCi = -1
 }
 
-func (sc *statChecker) check(s *Snapshot, ix *index, i int) error {
+// check validates stat i and returns its campaign's position. Stats of one
+// campaign usually come together, so the last lookup is reused.
+func (sc *statChecker) check(s *Snapshot, ix *index, i int) (int, error) {
 	st := &s.Stats[i]
-	ci, ok := ix.campaign[st.Campaign]
-	if !ok {
-		return snapErr(fmt.Sprintf("$.stats[%d].campaign", i), "unknown campaign %q (add it to $.campaigns)", st.Campaign)
+	ci := sc.lastCi
+	if ci < 0 || s.Campaigns[ci].ID != st.Campaign {
+		var ok bool
+		ci, ok = ix.campaign[st.Campaign]
+		if !ok {
+			return -1, snapErr(fmt.Sprintf("$.stats[%d].campaign", i), "unknown campaign %q (add it to $.campaigns)", st.Campaign)
+		}
+		sc.lastCi = ci
 	}
 	if err := checkStatFields(st, i, s.Now); err != nil {
-		return err
+		return -1, err
 	}
 	if !sc.lastEnd[ci].IsZero() {
 		if st.Start.Before(sc.lastStart[ci]) {
 			sc.unsorted[ci], sc.any = true, true
 		} else if st.Start.Before(sc.lastEnd[ci]) {
-			return snapErr(fmt.Sprintf("$.stats[%d].start", i), "interval of %s overlaps the previous one ending %s; send each period once", st.Campaign, sc.lastEnd[ci].UTC().Format(time.RFC3339))
+			return -1, snapErr(fmt.Sprintf("$.stats[%d].start", i), "interval of %s overlaps the previous one ending %s; send each period once", st.Campaign, sc.lastEnd[ci].UTC().Format(time.RFC3339))
 		}
 	}
 	if sc.lastEnd[ci].IsZero() || !st.Start.Before(sc.lastStart[ci]) {
 		sc.lastStart[ci], sc.lastEnd[ci] = st.Start, st.End
 	}
-	return nil
+	return ci, nil
 }
 
 func checkStatFields(st *Stat, i int, now time.Time) error {
+	if !st.Start.IsZero() && st.End.After(st.Start) && st.End.Sub(st.Start) <= maxStatLength && st.Start.Before(now) &&
+		st.Cost >= 0 && st.Clicks >= 0 && st.Impressions >= 0 && st.Conversions >= 0 && !math.IsInf(st.Conversions, 0) {
+		return nil // the common case allocates nothing
+	}
 	p := fmt.Sprintf("$.stats[%d]", i)
 	switch {
 	case st.Start.IsZero():
