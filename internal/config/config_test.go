@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/pacing"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -489,5 +490,53 @@ func TestLoadAndValidateReportsDecodeAndValidationProblemsTogether(t *testing.T)
 	cfg, err := LoadAndValidate("../../deploy/config/example.yaml")
 	if err != nil || cfg == nil {
 		t.Fatalf("LoadAndValidate(example) = %v, %v", cfg, err)
+	}
+}
+
+func TestBudgetLinesFile(t *testing.T) {
+	body := "connectors:\n  yandex_direct:\n    - id: y\n      oauth: {access_token_file: trello-token}\npacing:\n  budget_lines_file: lines.csv\n"
+	p := writeConfig(t, body)
+	if err := writeFile(p, "lines.csv", "id,timezone,month,budget,currency,campaigns\nretail-msk,Europe/Moscow,2026-11,1500000.00,RUB,yandex_direct:1;yandex_direct:2\n"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadAndValidate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := cfg.Lines(time.Now(), pacing.ParseLinesCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 || lines[0].Budget != adpacer.FromUnits(1500000) || len(lines[0].Campaigns) != 2 {
+		t.Errorf("lines = %+v", lines)
+	}
+
+	if err := writeFile(p, "lines.csv", "id,timezone,month,budget,currency,campaigns\nretail-msk,Mars/Olympus,2026-11,-5,RUB,yandex_direct:1\n"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadAndValidate(p)
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("LoadAndValidate(bad csv) = %v, want *Error", err)
+	}
+	var got []string
+	for _, pr := range ce.Problems {
+		got = append(got, pr.String())
+	}
+	want := []string{
+		`line 6: pacing.budget_lines_file: row 2, column timezone: unknown time zone "Mars/Olympus": use an IANA zone such as Europe/Moscow or Asia/Vladivostok`,
+		`line 6: pacing.budget_lines_file: row 2, column budget: must be positive: the amount for the period in currency units, e.g. 1500000`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems mismatch (-want +got):\n%s", diff)
+	}
+
+	// A row the CSV parser itself rejects is reported with the parser's row.
+	if err := writeFile(p, "lines.csv", "id,timezone,month,budget,currency,campaigns\nretail-msk,UTC,2026-11,lots,RUB,yandex_direct:1\n"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadAndValidate(p)
+	if err == nil || !strings.Contains(err.Error(), "pacing.budget_lines_file: ") || !strings.Contains(err.Error(), "row 2") {
+		t.Errorf("LoadAndValidate(unparsable csv) = %v, want the parser's row-numbered problem", err)
 	}
 }

@@ -34,6 +34,21 @@ func (c *Config) Policy() pacing.Policy {
 	if o.CPABreachPct != nil {
 		p.CPABreachPct = *o.CPABreachPct
 	}
+	if o.MaxBudgetStepPct != nil {
+		p.MaxBudgetStepPct = *o.MaxBudgetStepPct
+	}
+	if o.BudgetShiftPct != nil {
+		p.BudgetShiftPct = *o.BudgetShiftPct
+	}
+	if o.MinConversions != nil {
+		p.MinConversions = *o.MinConversions
+	}
+	if o.ConversionDelayMedian != nil {
+		p.ConversionDelayMedian = pacing.Duration(*o.ConversionDelayMedian)
+	}
+	if o.ConversionDelayP95 != nil {
+		p.ConversionDelayP95 = pacing.Duration(*o.ConversionDelayP95)
+	}
 	for k, v := range o.ReportingLag {
 		if p.ReportingLag == nil {
 			p.ReportingLag = map[adpacer.Platform]pacing.Duration{}

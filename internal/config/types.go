@@ -369,6 +369,12 @@ type PolicyOverrides struct {
 	ReportingLag         map[adpacer.Platform]Duration `yaml:"reporting_lag,omitempty"`
 	Overdelivery         map[adpacer.Platform]float64  `yaml:"overdelivery,omitempty"`
 	MinDailyBudget       map[adpacer.Platform]Money    `yaml:"min_daily_budget,omitempty"`
+	// Engine tunables whose zero value means "engine default".
+	MaxBudgetStepPct      *float64  `yaml:"max_budget_step_pct,omitempty"`
+	BudgetShiftPct        *float64  `yaml:"budget_shift_pct,omitempty"`
+	MinConversions        *float64  `yaml:"min_conversions,omitempty"`
+	ConversionDelayMedian *Duration `yaml:"conversion_delay_median,omitempty"`
+	ConversionDelayP95    *Duration `yaml:"conversion_delay_p95,omitempty"`
 }
 
 // BudgetLine is one budget (by default monthly) shared by a set of

@@ -35,9 +35,8 @@ func (c *Config) Validate() error {
 	return c.ValidateWith(ValidateOptions{ParseLinesCSV: linesCSVParser()})
 }
 
-// linesCSVParser is the hook for the budget-lines CSV parser owned by
-// package pacing. It returns nil until pacing.ParseLinesCSV is wired here.
-func linesCSVParser() LinesParser { return nil }
+// linesCSVParser is the budget-lines CSV parser owned by package pacing.
+func linesCSVParser() LinesParser { return pacing.ParseLinesCSV }
 
 // ValidateWith is Validate with options.
 func (c *Config) ValidateWith(opts ValidateOptions) error {
@@ -451,6 +450,20 @@ func (v *validator) pacing(opts ValidateOptions) {
 	pct("max_bid_step_pct", po.MaxBidStepPct, 0, 100, true)
 	pct("approval_threshold_pct", po.ApprovalThresholdPct, 0, 1000, false)
 	pct("cpa_breach_pct", po.CPABreachPct, 0, 1000, true)
+	pct("max_budget_step_pct", po.MaxBudgetStepPct, 0, 100, true)
+	pct("budget_shift_pct", po.BudgetShiftPct, 0, 100, false)
+	if po.MinConversions != nil && *po.MinConversions < 0 {
+		v.add("pacing.policy.min_conversions", "%g must not be negative", *po.MinConversions)
+	}
+	if po.ConversionDelayMedian != nil {
+		v.positive("pacing.policy.conversion_delay_median", *po.ConversionDelayMedian)
+	}
+	if po.ConversionDelayP95 != nil {
+		v.positive("pacing.policy.conversion_delay_p95", *po.ConversionDelayP95)
+	}
+	if po.ConversionDelayMedian != nil && po.ConversionDelayP95 != nil && *po.ConversionDelayP95 < *po.ConversionDelayMedian {
+		v.add("pacing.policy.conversion_delay_p95", "%s is below conversion_delay_median %s: the 95th percentile cannot be below the median", *po.ConversionDelayP95, *po.ConversionDelayMedian)
+	}
 	if po.MaxDataAge != nil {
 		v.positive("pacing.policy.max_data_age", *po.MaxDataAge)
 	}
@@ -482,92 +495,129 @@ func (v *validator) pacing(opts ValidateOptions) {
 	if len(pc.BudgetLines) > 0 && pc.BudgetLinesFile != "" {
 		v.add("pacing.budget_lines_file", "both budget_lines and budget_lines_file are set: keep one source of budget lines")
 	}
+	var csvLines []pacing.Line
 	if pc.BudgetLinesFile != "" {
 		f, err := os.Open(v.c.resolve(pc.BudgetLinesFile))
 		if err != nil {
 			v.add("pacing.budget_lines_file", "cannot open %s (%v): fix the path (relative paths are resolved against the config file's directory)", v.c.resolve(pc.BudgetLinesFile), unwrapPathErr(err))
 		} else {
 			if opts.ParseLinesCSV != nil {
-				if _, err := opts.ParseLinesCSV(f); err != nil {
+				lines, err := opts.ParseLinesCSV(f)
+				if err != nil {
 					v.add("pacing.budget_lines_file", "%v", err)
 				}
+				csvLines = lines
 			}
 			f.Close()
 		}
 	}
 
-	platforms := map[adpacer.Platform]bool{}
+	lc := lineChecker{v: v, ids: map[string]bool{}, owner: map[adpacer.CampaignID]string{}, platforms: map[adpacer.Platform]bool{}}
 	if len(v.c.Connectors.YandexDirect) > 0 {
-		platforms[adpacer.YandexDirect] = true
+		lc.platforms[adpacer.YandexDirect] = true
 	}
 	if len(v.c.Connectors.GoogleAds) > 0 {
-		platforms[adpacer.GoogleAds] = true
+		lc.platforms[adpacer.GoogleAds] = true
 	}
-	ids := map[string]bool{}
-	owner := map[adpacer.CampaignID]string{}
 	for i := range pc.BudgetLines {
 		l := &pc.BudgetLines[i]
 		p := fmt.Sprintf("pacing.budget_lines[%d]", i)
-		switch {
-		case l.ID == "":
-			v.add(p+".id", "is empty: give every budget line a unique id such as retail-msk")
-		case ids[l.ID]:
-			v.add(p+".id", "duplicate budget line id %q: ids must be unique", l.ID)
-		}
-		ids[l.ID] = true
-		if l.TimeZone == "" {
-			v.add(p+".timezone", "is empty: use an IANA zone such as Europe/Moscow or Asia/Vladivostok")
-		} else if _, err := time.LoadLocation(l.TimeZone); err != nil {
-			v.add(p+".timezone", "unknown time zone %q: use an IANA zone such as Europe/Moscow or Asia/Vladivostok", l.TimeZone)
-		}
+		in := lineInput{ID: l.ID, TimeZone: l.TimeZone, Budget: l.Budget.Micros(), Currency: l.Currency, Mode: l.Mode, Campaigns: l.Campaigns}
 		if l.Period != nil {
-			s, err1 := time.ParseInLocation(time.DateOnly, l.Period.Start, time.UTC)
-			e, err2 := time.ParseInLocation(time.DateOnly, l.Period.End, time.UTC)
-			if err1 != nil {
-				v.add(p+".period.start", "%q is not a date: use YYYY-MM-DD", l.Period.Start)
-			}
-			if err2 != nil {
-				v.add(p+".period.end", "%q is not a date: use YYYY-MM-DD", l.Period.End)
-			}
-			if err1 == nil && err2 == nil && e.Before(s) {
-				v.add(p+".period.end", "%s is before start %s: swap them", l.Period.End, l.Period.Start)
-			}
+			in.Period = &pacing.Period{Start: l.Period.Start, End: l.Period.End}
 		}
-		if l.Budget <= 0 {
-			v.add(p+".budget", "must be positive: the amount for the period in currency units, e.g. 1500000")
+		if l.TargetCPA != nil {
+			m := l.TargetCPA.Micros()
+			in.TargetCPA = &m
 		}
-		if !reCurrency.MatchString(l.Currency) {
-			v.add(p+".currency", "%q is not a currency code: use ISO 4217, e.g. RUB", l.Currency)
+		lc.check(in, func(field, format string, args ...any) { v.add(p+"."+field, format, args...) })
+	}
+	for i, l := range csvLines {
+		row := i + 2 // the header is row 1
+		in := lineInput{ID: l.ID, TimeZone: l.TimeZone, Period: &l.Period, Budget: l.Budget, Currency: l.Currency, TargetCPA: l.TargetCPA, Mode: l.Mode, Campaigns: l.Campaigns}
+		lc.check(in, func(field, format string, args ...any) {
+			v.add("pacing.budget_lines_file", "row %d, column %s: "+format, append([]any{row, strings.SplitN(field, ".", 2)[0]}, args...)...)
+		})
+	}
+}
+
+// lineInput is a budget line from either source, for the shared checks.
+type lineInput struct {
+	ID, TimeZone, Currency, Mode string
+	Period                       *pacing.Period
+	Budget                       adpacer.Micros
+	TargetCPA                    *adpacer.Micros
+	Campaigns                    []adpacer.CampaignID
+}
+
+type lineChecker struct {
+	v         *validator
+	ids       map[string]bool
+	owner     map[adpacer.CampaignID]string
+	platforms map[adpacer.Platform]bool
+}
+
+func (lc *lineChecker) check(l lineInput, add func(field, format string, args ...any)) {
+	global := lc.v.c.Mode
+	switch {
+	case l.ID == "":
+		add("id", "is empty: give every budget line a unique id such as retail-msk")
+	case lc.ids[l.ID]:
+		add("id", "duplicate budget line id %q: ids must be unique", l.ID)
+	}
+	lc.ids[l.ID] = true
+	if l.TimeZone == "" {
+		add("timezone", "is empty: use an IANA zone such as Europe/Moscow or Asia/Vladivostok")
+	} else if _, err := time.LoadLocation(l.TimeZone); err != nil {
+		add("timezone", "unknown time zone %q: use an IANA zone such as Europe/Moscow or Asia/Vladivostok", l.TimeZone)
+	}
+	if l.Period != nil {
+		s, err1 := time.ParseInLocation(time.DateOnly, l.Period.Start, time.UTC)
+		e, err2 := time.ParseInLocation(time.DateOnly, l.Period.End, time.UTC)
+		if err1 != nil {
+			add("period.start", "%q is not a date: use YYYY-MM-DD", l.Period.Start)
 		}
-		if l.TargetCPA != nil && *l.TargetCPA <= 0 {
-			v.add(p+".target_cpa", "must be positive, or left out when the line has no CPA target")
+		if err2 != nil {
+			add("period.end", "%q is not a date: use YYYY-MM-DD", l.Period.End)
 		}
-		if l.Mode != "" {
-			if modeRank(l.Mode) == 0 {
-				v.add(p+".mode", "unknown mode %q: use observe, dry-run, approve or apply", l.Mode)
-			} else if modeRank(l.Mode) > modeRank(v.c.Mode) && modeRank(v.c.Mode) > 0 {
-				v.add(p+".mode", "%s is above the global mode %s: a line may only lower the mode; raise the global mode first", l.Mode, v.c.Mode)
-			}
+		if err1 == nil && err2 == nil && e.Before(s) {
+			add("period.end", "%s is before start %s: swap them", l.Period.End, l.Period.Start)
 		}
-		if len(l.Campaigns) == 0 {
-			v.add(p+".campaigns", "is empty: list the campaigns whose spend counts against this budget, e.g. yandex_direct:123")
+	}
+	if l.Budget <= 0 {
+		add("budget", "must be positive: the amount for the period in currency units, e.g. 1500000")
+	}
+	if !reCurrency.MatchString(l.Currency) {
+		add("currency", "%q is not a currency code: use ISO 4217, e.g. RUB", l.Currency)
+	}
+	if l.TargetCPA != nil && *l.TargetCPA <= 0 {
+		add("target_cpa", "must be positive, or left out when the line has no CPA target")
+	}
+	if l.Mode != "" {
+		if modeRank(l.Mode) == 0 {
+			add("mode", "unknown mode %q: use observe, dry-run, approve or apply", l.Mode)
+		} else if modeRank(l.Mode) > modeRank(global) && modeRank(global) > 0 {
+			add("mode", "%s is above the global mode %s: a line may only lower the mode; raise the global mode first", l.Mode, global)
 		}
-		for j, cid := range l.Campaigns {
-			cp := fmt.Sprintf("%s.campaigns[%d]", p, j)
-			plat, _, err := cid.Split()
-			if err != nil {
-				v.add(cp, "%v", err)
-				continue
-			}
-			if !platforms[plat] {
-				v.add(cp, "no %s connector is configured: add one under connectors.%s or remove the campaign", plat, plat)
-			}
-			if prev, dup := owner[cid]; dup {
-				v.add(cp, "campaign %s already belongs to budget line %q: a campaign's spend can count against one line only", cid, prev)
-				continue
-			}
-			owner[cid] = l.ID
+	}
+	if len(l.Campaigns) == 0 {
+		add("campaigns", "is empty: list the campaigns whose spend counts against this budget, e.g. yandex_direct:123")
+	}
+	for j, cid := range l.Campaigns {
+		field := fmt.Sprintf("campaigns[%d]", j)
+		plat, _, err := cid.Split()
+		if err != nil {
+			add(field, "%v", err)
+			continue
 		}
+		if !lc.platforms[plat] {
+			add(field, "no %s connector is configured: add one under connectors.%s or remove the campaign", plat, plat)
+		}
+		if prev, dup := lc.owner[cid]; dup {
+			add(field, "campaign %s already belongs to budget line %q: a campaign's spend can count against one line only", cid, prev)
+			continue
+		}
+		lc.owner[cid] = l.ID
 	}
 }
 
