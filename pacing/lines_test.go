@@ -1,0 +1,99 @@
+package pacing
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/adpacer/adpacer"
+)
+
+func TestParseAndValidateLinesCSV(t *testing.T) {
+	in := "id,name,directorate,client,timezone,month,budget,currency,target_cpa,campaigns\n" +
+		"vl,Vladivostok,retail,bank,Asia/Vladivostok,2026-11,1 500 000,RUB,\"2500,00\",yandex_direct:1;google_ads:2\n" +
+		"msk,Moscow,retail,bank,Europe/Moscow,2026-11,3000000.00,RUB,,vk_ads:3\n"
+	lines, err := ParseLinesCSV(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || lines[0].Budget != adpacer.FromUnits(1_500_000) || *lines[0].TargetCPA != adpacer.FromUnits(2500) ||
+		lines[0].Period != (Period{"2026-11-01", "2026-11-30"}) || len(lines[0].Campaigns) != 2 {
+		t.Fatalf("parsed %+v", lines)
+	}
+	camps := []Campaign{{ID: "yandex_direct:1", Currency: "RUB"}, {ID: "google_ads:2", Currency: "RUB"}, {ID: "vk_ads:3", Currency: "KZT"}}
+	err = ValidateLines(lines, camps)
+	if err == nil || !strings.Contains(err.Error(), `line #2 (row 3) "msk": campaign vk_ads:3 is in KZT`) {
+		t.Fatalf("currency mismatch not reported: %v", err)
+	}
+	lines[1].Campaigns = []adpacer.CampaignID{"google_ads:2", "vk_ads:9"}
+	lines[1].TimeZone = "Mars/Olympus"
+	err = ValidateLines(lines, camps[:2])
+	for _, want := range []string{"unknown campaign vk_ads:9", "already in line #1", `timezone "Mars/Olympus"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+	_, err = ParseLinesCSV(strings.NewReader("id,timezone,month,budget,currency,campaigns,colour\nx,Europe/Moscow,2026-13,abc,RUB,vk_ads:1,red\n"))
+	if err == nil || !strings.Contains(err.Error(), `row 1: unknown column "colour"`) {
+		t.Fatalf("unknown column: %v", err)
+	}
+	_, err = ParseLinesCSV(strings.NewReader("id,timezone,month,budget,currency,campaigns\nx,Europe/Moscow,2026-13,abc,RUB,vk_ads:1\n"))
+	for _, want := range []string{"row 2: month", "row 2: budget"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+}
+
+func TestRollup(t *testing.T) {
+	lines := []Line{{ID: "a", Directorate: "retail", Client: "bank", Budget: 100, Currency: "RUB"},
+		{ID: "b", Directorate: "sme", Client: "bank", Budget: 50, Currency: "RUB"}}
+	plan := Plan{Lines: []LineStatus{{ID: "a", Spent: 10, Status: StatusOnTrack}, {ID: "b", Spent: 5, Status: StatusUnder}}}
+	rows := Rollup(plan, lines)
+	if len(rows) != 4 || rows[0].Name != "retail" || rows[2].Level != "client" || rows[2].Spent != 15 || rows[3].Budget != 150 {
+		t.Fatalf("rollup %+v", rows)
+	}
+}
+
+// TestDoNothingWithinTolerance: once a plan's budget changes are applied,
+// deciding again at the same moment changes nothing; and a budget within
+// tolerance of the engine's target gets no action.
+func TestDoNothingWithinTolerance(t *testing.T) {
+	cs := goldenCases["budget_raised_mid_month"]
+	for i := range cs.campaigns {
+		cs.campaigns[i].bid = -1 // bids have their own test below
+	}
+	s := cs.build()
+	for round := 0; round < 10; round++ {
+		plan, err := Decide(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Actions) == 0 {
+			if round == 0 {
+				t.Fatal("the case should need a change first")
+			}
+			break
+		}
+		if round == 9 {
+			t.Fatalf("still acting after 9 rounds: %+v", plan.Actions)
+		}
+		for _, a := range plan.Actions {
+			for ci := range s.Campaigns {
+				if s.Campaigns[ci].ID == a.Campaign && a.Kind == adpacer.SetDailyBudget {
+					v := *a.Value
+					s.Campaigns[ci].DailyBudget = &v
+				}
+			}
+		}
+	}
+	// Nudge one budget by 3% (inside the 5% tolerance): still nothing.
+	v := adpacer.Micros(float64(*s.Campaigns[0].DailyBudget) * 1.03).FloorTo(kopeck)
+	s.Campaigns[0].DailyBudget = &v
+	plan, err := Decide(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Actions) != 0 {
+		t.Fatalf("within tolerance but acted: %+v", plan.Actions)
+	}
+}
