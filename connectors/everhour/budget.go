@@ -43,6 +43,10 @@ type BudgetConfig struct {
 	// Projects are budgets from adpacer's config, and names/owners for
 	// projects whose budget Everhour holds.
 	Projects []ProjectBudget
+	// DefaultSeconds is the paid seconds per month for every project that
+	// has neither an Everhour time budget nor an entry in Projects (0: such
+	// projects have no budget).
+	DefaultSeconds int64
 	// OnlyConfigured limits evaluation to the projects listed in Projects
 	// (default false: every project with an Everhour time budget too).
 	OnlyConfigured bool
@@ -60,7 +64,7 @@ func (c BudgetConfig) Validate() error {
 			problems = append(problems, fmt.Sprintf("projects[%d].project_id %q is listed twice", i, p.ProjectID))
 		}
 		seen[p.ProjectID] = true
-		if p.Seconds < 0 {
+		if p.Seconds < 0 || c.DefaultSeconds < 0 {
 			problems = append(problems, fmt.Sprintf("projects[%d].hours: negative budget", i))
 		}
 		switch p.Period {
@@ -178,6 +182,8 @@ func EvaluateBudgets(now time.Time, in ReportInput, cfg BudgetConfig) ([]BudgetS
 			if st.Period == "" {
 				st.Period = PeriodMonthly
 			}
+		case !hasConfig && hasProject && cfg.DefaultSeconds > 0:
+			st.Source, st.Period, st.BudgetSecs = "config", PeriodMonthly, cfg.DefaultSeconds
 		default:
 			continue
 		}

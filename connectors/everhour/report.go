@@ -1,6 +1,7 @@
 package everhour
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -488,4 +489,26 @@ func containsStr(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// ReportSource loads the in-memory records the hours report needs for the
+// inclusive dates [from, to]: time records of the range, and the tasks,
+// users, projects, cards, lists and labels they refer to. The store
+// implements it (the daemon's wiring); tests use a ReportInput directly.
+type ReportSource interface {
+	HoursReportInput(ctx context.Context, from, to string) (ReportInput, error)
+}
+
+// RunHoursReport loads the month of opts.Period from src and renders it.
+func RunHoursReport(ctx context.Context, src ReportSource, w io.Writer, opts ReportOptions) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	first, _ := time.Parse("2006-01", opts.Period)
+	from, to := first.Format(time.DateOnly), first.AddDate(0, 1, -1).Format(time.DateOnly)
+	in, err := src.HoursReportInput(ctx, from, to)
+	if err != nil {
+		return fmt.Errorf("report: load %s..%s: %w", from, to, err)
+	}
+	return RenderHoursReport(w, in, opts)
 }

@@ -2,6 +2,7 @@ package everhour_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"flag"
@@ -240,5 +241,32 @@ func BenchmarkRenderHoursReport5000(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+type staticSource struct {
+	in       everhour.ReportInput
+	from, to string
+}
+
+func (s *staticSource) HoursReportInput(_ context.Context, from, to string) (everhour.ReportInput, error) {
+	s.from, s.to = from, to
+	return s.in, nil
+}
+
+func TestRunHoursReportLoadsTheMonth(t *testing.T) {
+	in, want := reportFixture()
+	src := &staticSource{in: in}
+	var buf bytes.Buffer
+	must(t, everhour.RunHoursReport(context.Background(), src, &buf, everhour.ReportOptions{Period: "2026-02", Format: "json"}))
+	if src.from != "2026-02-01" || src.to != "2026-02-28" {
+		t.Errorf("loaded %s..%s, want 2026-02-01..2026-02-28", src.from, src.to)
+	}
+	buf.Reset()
+	must(t, everhour.RunHoursReport(context.Background(), src, &buf, everhour.ReportOptions{Period: "2026-11", Format: "json"}))
+	var rep everhour.HoursReport
+	must(t, json.Unmarshal(buf.Bytes(), &rep))
+	if rep.Total.Seconds != want {
+		t.Errorf("total %d, want %d", rep.Total.Seconds, want)
 	}
 }
