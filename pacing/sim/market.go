@@ -133,6 +133,11 @@ func (m *market) buildFrontiers() {
 				lag = int((l + TickLength - 1) / TickLength)
 			}
 			v := int32(max(0, k-lag))
+			for _, d := range sc.repDelay {
+				if d.pidx == p && d.has(k) {
+					v = min(v, int32(max(0, k-d.delay)))
+				}
+			}
 			if frozen[k] || v < prev {
 				v = prev
 			}

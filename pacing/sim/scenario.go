@@ -199,7 +199,8 @@ type demandShock struct {
 
 type outageShock struct {
 	window
-	pidx int
+	pidx  int
+	delay int // ticks, reporting_delay only
 }
 
 type restateShock struct {
@@ -237,6 +238,7 @@ type Scenario struct {
 	demand     []demandShock
 	price      []demandShock
 	repOutage  []outageShock
+	repDelay   []outageShock
 	writeOut   []outageShock
 	restate    []restateShock
 	moderation []moderationShock
@@ -943,6 +945,15 @@ func (s *Scenario) compileShocks(shocks []ShockSpec, loc *time.Location) error {
 			} else {
 				s.repOutage = append(s.repOutage, o)
 			}
+		case "reporting_delay":
+			p, err := needPlatform()
+			if err != nil {
+				return err
+			}
+			if sh.Delay == nil || *sh.Delay <= 0 {
+				return fieldErr(path+".delay", "required and positive for reporting_delay")
+			}
+			s.repDelay = append(s.repDelay, outageShock{window: w, pidx: p, delay: int((time.Duration(*sh.Delay) + TickLength - 1) / TickLength)})
 		case "restatement":
 			if sh.Pct == nil || *sh.Pct < -50 || *sh.Pct > 50 {
 				return fieldErr(path+".pct", "required, within -50..50")
@@ -1006,7 +1017,7 @@ func (s *Scenario) compileShocks(shocks []ShockSpec, loc *time.Location) error {
 		case "":
 			return fieldErr(path+".kind", "required")
 		default:
-			return fieldErr(path+".kind", "%q: want demand, competitor_price, reporting_outage, write_outage, restatement, budget_change, budget_move or moderation", sh.Kind)
+			return fieldErr(path+".kind", "%q: want demand, competitor_price, reporting_outage, reporting_delay, write_outage, restatement, budget_change, budget_move or moderation", sh.Kind)
 		}
 	}
 	return nil

@@ -182,8 +182,8 @@ type GenerateSpec struct {
 // ShockSpec is an event of the scenario. Times are YYYY-MM-DD (midnight in
 // the scenario zone) or RFC 3339.
 type ShockSpec struct {
-	// Kind: demand, competitor_price, reporting_outage, write_outage,
-	// restatement, budget_change, budget_move, moderation.
+	// Kind: demand, competitor_price, reporting_outage, reporting_delay,
+	// write_outage, restatement, budget_change, budget_move, moderation.
 	Kind string `yaml:"kind"`
 	From string `yaml:"from"`
 	To   string `yaml:"to"`
@@ -191,6 +191,8 @@ type ShockSpec struct {
 	Factor *float64 `yaml:"factor"`
 	// Pct is the restatement of cost and clicks, in percent (-2 = -2%).
 	Pct *float64 `yaml:"pct"`
+	// Delay of reports during a reporting_delay.
+	Delay *pacing.Duration `yaml:"delay"`
 	// Amount moved by budget_move.
 	Amount *adpacer.Micros `yaml:"amount"`
 	// ToLine receives a budget_move.
