@@ -1,0 +1,417 @@
+package trellotest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/adlio/trello"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newFake(t *testing.T, o Options) (*Server, *Clock) {
+	t.Helper()
+	clk := NewClock(time.Date(2026, 11, 27, 9, 0, 3, 0, time.UTC))
+	o.Now = clk.Now
+	s := NewServer(o)
+	t.Cleanup(s.Close)
+	return s, clk
+}
+
+// call sends a raw request and returns status and body.
+func call(t *testing.T, method, u string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (s *Server) authURL(path string, q url.Values) string {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("key", s.Key())
+	q.Set("token", s.Token())
+	return s.BaseURL() + "/" + path + "?" + q.Encode()
+}
+
+func TestQueryStringAuth(t *testing.T) {
+	s, _ := newFake(t, Options{})
+	b := s.CreateBoard(BoardSpec{Name: "b"})
+	for _, tc := range []struct {
+		q    string
+		code int
+		body string
+	}{
+		{"", 401, "invalid key"},
+		{"key=nope&token=" + s.Token(), 401, "invalid key"},
+		{"key=" + s.Key(), 401, "invalid token"},
+		{"key=" + s.Key() + "&token=nope", 401, "invalid token"},
+		{"key=" + s.Key() + "&token=" + s.Token(), 200, ""},
+	} {
+		code, body := call(t, http.MethodGet, s.BaseURL()+"/boards/"+b.ID+"?"+tc.q)
+		if code != tc.code || (tc.body != "" && body != tc.body) {
+			t.Errorf("%q: got %d %q, want %d %q", tc.q, code, body, tc.code, tc.body)
+		}
+	}
+	s.AddToken("other-key", "other-token", "")
+	if code, body := call(t, http.MethodGet, s.BaseURL()+"/boards/"+b.ID+"?key="+s.Key()+"&token=other-token"); code != 401 || body != "invalid token" {
+		t.Errorf("token of another key: %d %q", code, body)
+	}
+	if code, body := call(t, http.MethodGet, s.authURL("boards/"+strings.Repeat("0", 24), nil)); code != 404 || strings.HasPrefix(body, "{") {
+		t.Errorf("unknown board: %d %q, want 404 plain text", code, body)
+	}
+}
+
+func TestRateLimitsAndLockout(t *testing.T) {
+	s, clk := newFake(t, Options{})
+	b := s.CreateBoard(BoardSpec{Name: "b"})
+	u := s.authURL("boards/"+b.ID, nil)
+	for i := range 100 {
+		if code, _ := call(t, http.MethodGet, u); code != 200 {
+			t.Fatalf("request %d refused", i+1)
+		}
+	}
+	code, body := call(t, http.MethodGet, u)
+	if code != 429 || body != `{"error":"API_TOKEN_LIMIT_EXCEEDED","message":"Rate limit exceeded"}` {
+		t.Fatalf("101st request: %d %s", code, body)
+	}
+	// Another token of the same key still has its own budget until the key's 300.
+	s.AddToken(s.Key(), "t2", "")
+	s.AddToken(s.Key(), "t3", "")
+	u2 := strings.Replace(u, "token="+s.Token(), "token=t2", 1)
+	u3 := strings.Replace(u, "token="+s.Token(), "token=t3", 1)
+	for range 100 {
+		call(t, http.MethodGet, u2)
+	}
+	for i := range 99 { // 101 (t1, with its refused one) + 100 (t2) + 99 = 300
+		if code, _ := call(t, http.MethodGet, u3); code != 200 {
+			t.Fatalf("t3 request %d refused", i+1)
+		}
+	}
+	if code, body = call(t, http.MethodGet, u3); code != 429 || !strings.Contains(body, "API_KEY_LIMIT_EXCEEDED") {
+		t.Fatalf("key over 300: %d %s", code, body)
+	}
+	// A storm: more than 200 429s lock the whole key out for the window.
+	for range 200 {
+		call(t, http.MethodGet, u)
+	}
+	s.AddToken(s.Key(), "fresh", "")
+	if code, body = call(t, http.MethodGet, strings.Replace(u, "token="+s.Token(), "token=fresh", 1)); code != 429 || !strings.Contains(body, "API_KEY_LIMIT_EXCEEDED") {
+		t.Fatalf("locked-out key answered %d %s", code, body)
+	}
+	clk.Advance(10 * time.Second)
+	if code, _ = call(t, http.MethodGet, u); code != 200 {
+		t.Fatalf("next window still refused: %d", code)
+	}
+	if st := s.Stats(); st.RateLimited < 200 {
+		t.Errorf("stats count %d 429s", st.RateLimited)
+	}
+}
+
+func TestBatchAndCustomFields(t *testing.T) {
+	s, _ := newFake(t, Options{})
+	b := s.CreateBoard(BoardSpec{Name: "b", Lists: []string{"L"}})
+	ids, _ := s.AddCards(b.Lists["L"], "c", 2)
+	routes := make([]string, 11)
+	for i := range routes {
+		routes[i] = "/cards/" + ids[0]
+	}
+	if code, _ := call(t, http.MethodGet, s.authURL("batch", url.Values{"urls": {strings.Join(routes, ",")}})); code != 400 {
+		t.Errorf("11 routes: %d, want 400", code)
+	}
+	code, body := call(t, http.MethodGet, s.authURL("batch", url.Values{"urls": {"/cards/" + ids[0] + "?fields=name%2CidList,/cards/" + strings.Repeat("a", 24)}}))
+	var res []map[string]json.RawMessage
+	if code != 200 || json.Unmarshal([]byte(body), &res) != nil || len(res) != 2 || res[0]["200"] == nil || res[1]["404"] == nil {
+		t.Fatalf("batch: %d %s", code, body)
+	}
+	var c map[string]any
+	_ = json.Unmarshal(res[0]["200"], &c)
+	if len(c) != 3 || c["name"] != "c-0" {
+		t.Errorf("batch route fields: %v", c)
+	}
+
+	num, _ := s.AddCustomField(b.ID, "Budget", "number")
+	lst, _ := s.AddCustomField(b.ID, "Priority", "list", "high", "low")
+	put := func(field, body string) int {
+		req, _ := http.NewRequest(http.MethodPut, s.authURL("cards/"+ids[0]+"/customField/"+field+"/item", nil), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		field, body string
+		code        int
+	}{
+		{num, `{"value":{"number":"42.50"}}`, 200},
+		{num, `{"value":{"number":42.5}}`, 400},
+		{num, `{"value":{"number":"abc"}}`, 400},
+		{num, `{"value":{"text":"42"}}`, 400},
+		{lst, `{"idValue":"` + s.OptionID(lst, "high") + `"}`, 200},
+		{lst, `{"idValue":"nope"}`, 400},
+		{lst, `{"value":{"text":"high"}}`, 400},
+	} {
+		if got := put(tc.field, tc.body); got != tc.code {
+			t.Errorf("PUT %s: %d, want %d", tc.body, got, tc.code)
+		}
+	}
+	_, body = call(t, http.MethodGet, s.authURL("cards/"+ids[0]+"/customFieldItems", nil))
+	if !strings.Contains(body, `"number":"42.50"`) || !strings.Contains(body, s.OptionID(lst, "high")) {
+		t.Errorf("items: %s", body)
+	}
+	if put(num, `{"value":""}`) != 200 {
+		t.Fatal("clear refused")
+	}
+	if _, body = call(t, http.MethodGet, s.authURL("cards/"+ids[0]+"/customFieldItems", nil)); strings.Contains(body, "42.50") {
+		t.Errorf("cleared value still there: %s", body)
+	}
+}
+
+// The default key sets of adlio/trello's fixtures, copied so the test runs
+// without the module cache; TestFixtureCopyMatchesModuleCache keeps them honest.
+var fixtureKeys = map[string]struct {
+	file string
+	keys []string
+}{
+	"board":  {"boards/cI66RoQS.json", boardDefault},
+	"list":   {"lists/list-archived.json", listDefault},
+	"card":   {"cards/57f4355472c5b142db8b5e45.json", cardDefault},
+	"label":  {"labels/labels-api-example.json", labelDefault},
+	"action": {"actions/card-actions-with-member.json", []string{"data", "date", "id", "idMemberCreator", "memberCreator", "type"}},
+}
+
+func keysOf(t *testing.T, raw []byte) []string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if arr, ok := v.([]any); ok {
+		if len(arr) == 0 {
+			t.Fatal("empty array")
+		}
+		v = arr[0]
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("not an object: %s", raw)
+	}
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func TestFixtureCopyMatchesModuleCache(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/adlio/trello").Output()
+	dir := strings.TrimSpace(string(out))
+	if err != nil || dir == "" {
+		t.Skipf("adlio/trello module directory not available (%v); the copied key sets are used", err)
+	}
+	for kind, f := range fixtureKeys {
+		raw, err := os.ReadFile(filepath.Join(dir, "testdata", f.file))
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		want := slices.Sorted(slices.Values(f.keys))
+		if got := keysOf(t, raw); !slices.Equal(got, want) {
+			t.Errorf("%s fixture %s keys %v, copy has %v", kind, f.file, got, want)
+		}
+	}
+}
+
+func TestJSONHasFixtureFields(t *testing.T) {
+	s, _ := newFake(t, Options{})
+	b := s.CreateBoard(BoardSpec{Name: "b", Lists: []string{"L"}, Labels: map[string]string{"x": "red"}, Members: []string{"anna"}})
+	api := trello.NewClient(s.Key(), s.Token())
+	api.BaseURL = s.BaseURL()
+	card := &trello.Card{Name: "Привет, карта", IDList: b.Lists["L"], IDLabels: []string{b.Labels["x"]}}
+	if err := api.CreateCard(card); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MoveCard(card.ID, "L", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	for kind, path := range map[string]string{
+		"board": "boards/" + b.ID, "list": "lists/" + b.Lists["L"], "card": "cards/" + card.ID,
+		"label": "labels/" + b.Labels["x"], "action": "cards/" + card.ID + "/actions",
+	} {
+		code, body := call(t, http.MethodGet, s.authURL(path, nil))
+		if code != 200 {
+			t.Fatalf("%s: %d %s", kind, code, body)
+		}
+		want := slices.Sorted(slices.Values(fixtureKeys[kind].keys))
+		if got := keysOf(t, []byte(body)); !slices.Equal(got, want) {
+			t.Errorf("%s keys\n got %v\nwant %v (adlio fixture %s)", kind, got, want, fixtureKeys[kind].file)
+		}
+	}
+}
+
+func TestAdlioClientParsesFake(t *testing.T) {
+	s, _ := newFake(t, Options{})
+	b := s.CreateBoard(BoardSpec{Name: "Bank", Lists: []string{"To do", "Done"}, Labels: map[string]string{"urgent": "red"}, Members: []string{"anna"}})
+	fid, _ := s.AddCustomField(b.ID, "Budget", "number")
+	api := trello.NewClient(s.Key(), s.Token())
+	api.BaseURL = s.BaseURL()
+
+	board, err := api.GetBoard(b.ID)
+	if err != nil || board.Name != "Bank" {
+		t.Fatalf("GetBoard: %v %+v", err, board)
+	}
+	lists, err := board.GetLists()
+	if err != nil || len(lists) != 2 || lists[1].Name != "Done" || lists[1].IDBoard != b.ID {
+		t.Fatalf("GetLists: %v %+v", err, lists)
+	}
+	labels, err := board.GetLabels()
+	if err != nil || len(labels) != 1 || labels[0].Color != "red" {
+		t.Fatalf("GetLabels: %v %+v", err, labels)
+	}
+	members, err := board.GetMembers()
+	if err != nil || len(members) != 2 || members[1].Username != "anna" {
+		t.Fatalf("GetMembers: %v %+v", err, members)
+	}
+	due := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	card := &trello.Card{Name: "Banner rejected", Desc: "rate disclaimer", IDList: b.Lists["To do"], IDLabels: []string{b.Labels["urgent"]},
+		IDMembers: []string{b.Members["anna"]}, Due: &due}
+	if err := api.CreateCard(card); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := card.AddComment("looking"); err != nil {
+		t.Fatal(err)
+	}
+	if err := card.MoveToList(b.Lists["Done"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := card.AddIDLabel(b.Labels["urgent"]); err == nil {
+		t.Error("adding a label twice succeeded")
+	}
+	got, err := api.GetCard(card.ID, trello.Arguments{"customFieldItems": "true"})
+	if err != nil || got.IDList != b.Lists["Done"] || got.Due == nil || !got.Due.Equal(due) || got.Badges.Comments != 1 {
+		t.Fatalf("GetCard: %v %+v", err, got)
+	}
+	cards, err := board.GetCards()
+	if err != nil || len(cards) != 1 || cards[0].ShortURL == "" {
+		t.Fatalf("board GetCards: %v %+v", err, cards)
+	}
+	acts, err := got.GetActions(trello.Arguments{"filter": "all"})
+	if err != nil || len(acts) != 3 {
+		t.Fatalf("GetActions: %v %d", err, len(acts))
+	}
+	if !acts[0].DidChangeListForCard() || acts[0].MemberCreator == nil || acts[0].MemberCreator.Username != "adpacer" {
+		t.Errorf("newest action %+v", acts[0])
+	}
+	fields, err := board.GetCustomFields()
+	if err != nil || len(fields) != 1 || fields[0].ID != fid {
+		t.Fatalf("GetCustomFields: %v %+v", err, fields)
+	}
+	if err := card.Archive(); err != nil || !card.Closed {
+		t.Fatalf("Archive: %v %v", err, card.Closed)
+	}
+	_, err = api.GetCard(strings.Repeat("f", 24))
+	if !trello.IsNotFound(err) {
+		t.Errorf("unknown card: %v", err)
+	}
+	bad := trello.NewClient(s.Key(), "wrong")
+	bad.BaseURL = s.BaseURL()
+	if _, err := bad.GetBoard(b.ID); !trello.IsPermissionDenied(err) {
+		t.Errorf("bad token: %v", err)
+	}
+}
+
+func TestWebhookValidationAndSignedDeliveries(t *testing.T) {
+	s, _ := newFake(t, Options{})
+	b := s.CreateBoard(BoardSpec{Name: "b", Lists: []string{"A", "B"}, Members: []string{"anna"}})
+	got := make(chan *http.Request, 10)
+	bodies := make(chan []byte, 10)
+	var fail atomic.Int32
+	cb := callbackServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w.WriteHeader(200)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		if fail.Load() > 0 {
+			fail.Add(-1)
+			w.WriteHeader(500)
+			return
+		}
+		got <- r
+		bodies <- body
+	})
+	api := trello.NewClient(s.Key(), s.Token())
+	api.BaseURL = s.BaseURL()
+	callback := cb + "/hook?board=" + b.ID + "&x=%C3%A9"
+	wh := &trello.Webhook{IDModel: b.ID, CallbackURL: callback, Description: "adpacer"}
+	if err := api.CreateWebhook(wh); err != nil || !wh.Active {
+		t.Fatalf("CreateWebhook: %v %+v", err, wh)
+	}
+	if err := api.CreateWebhook(&trello.Webhook{IDModel: b.ID, CallbackURL: cb + "/missing-head", Description: "x"}); err == nil {
+		t.Fatal("webhook created though HEAD did not answer 200")
+	}
+	ids, _ := s.AddCards(b.Lists["A"], "Кампания «Владивосток»", 1)
+	if err := s.MoveCard(ids[0], "B", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	s.Flush()
+	select {
+	case r := <-got:
+		body := <-bodies
+		if r.Header.Get("X-Trello-Webhook") != Sign(s.Secret(), body, callback) {
+			t.Fatalf("bad signature for callback %q", callback)
+		}
+		var d struct {
+			Action trello.Action `json:"action"`
+		}
+		if err := json.Unmarshal(body, &d); err != nil || d.Action.Type != "updateCard" || d.Action.Data.Card.Name != "Кампания «Владивосток»-0" {
+			t.Fatalf("delivery: %v %s", err, body)
+		}
+	default:
+		t.Fatal("no delivery")
+	}
+	// Failing callback: resent, then counted in consecutiveFailures.
+	fail.Store(100)
+	if err := s.MoveCard(ids[0], "A", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	s.Flush()
+	hooks := s.Webhooks()
+	if len(hooks) != 1 || hooks[0]["consecutiveFailures"] != 1 {
+		t.Fatalf("webhooks after a failed delivery: %v", hooks)
+	}
+}
+
+func callbackServer(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hook", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
