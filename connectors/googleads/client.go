@@ -198,20 +198,17 @@ func (c *Client) url(method string) string {
 	return c.base + "/" + c.version + "/customers/" + c.cid + "/" + method
 }
 
-// post sends a JSON body with auth headers; on a 401 it asks the token
-// source again once (a refreshed token differs) before giving up, so an
-// access token revoked early is replaced without looping.
+// post sends a JSON body with auth headers. On a 401 about the access
+// token it asks the token source once more and retries only if the source
+// returned a different token, so a refreshed token is used without ever
+// looping on a dead grant.
 func (c *Client) post(ctx context.Context, method string, body []byte) (*http.Response, error) {
 	var lastTok string
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; ; attempt++ {
 		tok, err := c.ts.Token()
 		if err != nil {
 			return nil, fmt.Errorf("google ads %s: access token: %w", method, err)
 		}
-		if attempt == 1 && tok.AccessToken == lastTok {
-			break
-		}
-		lastTok = tok.AccessToken
 		req, err := httpx.NewJSONRequest(ctx, http.MethodPost, c.url(method), body)
 		if err != nil {
 			return nil, fmt.Errorf("google ads %s: build request: %w", method, err)
@@ -227,12 +224,40 @@ func (c *Client) post(ctx context.Context, method string, body []byte) (*http.Re
 		if err != nil {
 			return nil, fmt.Errorf("google ads %s: %w", method, err)
 		}
-		if resp.StatusCode != http.StatusUnauthorized || attempt == 1 {
+		if resp.StatusCode != http.StatusUnauthorized || attempt > 0 {
 			return resp, nil
 		}
-		_ = drainClose(resp)
+		raw, rerr := httpx.ReadBody(resp, maxErrorBody)
+		if rerr != nil {
+			return nil, fmt.Errorf("google ads %s: HTTP 401: %w", method, rerr)
+		}
+		ae := parseErrorBody(resp.StatusCode, raw, resp.Header.Get("request-id"))
+		if !accessTokenProblem(ae) {
+			return nil, adpacer.Terminal(fmt.Errorf("google ads %s: %w", method, ae))
+		}
+		lastTok = tok.AccessToken
+		fresh, err := c.ts.Token()
+		if err != nil {
+			return nil, fmt.Errorf("google ads %s: access token after 401: %w", method, err)
+		}
+		if fresh.AccessToken == lastTok {
+			return nil, adpacer.Terminal(fmt.Errorf("google ads %s: access token rejected and the token source returned the same token (refresh it or check the OAuth grant): %w", method, ae))
+		}
 	}
-	return nil, adpacer.Terminal(fmt.Errorf("google ads %s: access token rejected (401) and the token source returned the same token: check the OAuth grant", method))
+}
+
+// accessTokenProblem reports whether a 401 is about the OAuth access token
+// (worth one fresh token) rather than, say, the developer token.
+func accessTokenProblem(ae *APIError) bool {
+	if len(ae.Errors) == 0 {
+		return true
+	}
+	for _, e := range ae.Errors {
+		if e.Category == "authenticationError" && strings.HasPrefix(e.Code, "OAUTH_TOKEN") {
+			return true
+		}
+	}
+	return false
 }
 
 func drainClose(resp *http.Response) error {

@@ -70,13 +70,13 @@ func hourSpan(loc *time.Location, day time.Time, h int) (start, end time.Time, o
 	if !ok {
 		return time.Time{}, time.Time{}, false
 	}
-	if h == 23 {
-		ny, nm, nd := day.AddDate(0, 0, 1).Date()
-		end, _ = localHourStart(loc, ny, nm, nd, 0)
-	} else {
-		// For a following gap hour time.Date lands on the transition
-		// instant, which is exactly where this hour ends.
-		end, _ = localHourStart(loc, y, m, d, h+1)
+	end = start.Add(time.Hour)
+	for {
+		l := end.In(loc)
+		if l.Hour() != h || l.Day() != d {
+			break
+		}
+		end = end.Add(time.Hour)
 	}
-	return start.UTC(), end.UTC(), end.After(start)
+	return start.UTC(), end.UTC(), true
 }
