@@ -80,6 +80,8 @@ type Server struct {
 	faults  []*Fault
 
 	// rate limiting
+	membersWin time.Time      // /1/members/ has its own 100 per 900 s
+	membersCnt map[string]int // per token
 	window     time.Time
 	keyCount   map[string]int
 	tokCount   map[string]int
@@ -278,7 +280,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			cost = 1
 		}
 	}
-	if code, body := s.admit(key, token, cost); code != 0 {
+	code, body := s.admit(key, token, cost)
+	if code == 0 && strings.HasPrefix(path, "members/") {
+		code, body = s.admitMembers(token)
+	}
+	if code != 0 {
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(code)
@@ -339,6 +345,25 @@ func (s *Server) admit(key, token string, cost int) (int, string) {
 		return refuse(keyBody)
 	case s.tokCount[token] > s.opts.TokenLimit:
 		return refuse(tokBody)
+	}
+	return 0, ""
+}
+
+// Trello's extra limit on /1/members/ (api-notes §4.2).
+const (
+	membersLimit  = 100
+	membersWindow = 900 * time.Second
+)
+
+func (s *Server) admitMembers(token string) (int, string) {
+	win := s.now().Truncate(membersWindow)
+	if !win.Equal(s.membersWin) || s.membersCnt == nil {
+		s.membersWin, s.membersCnt = win, map[string]int{}
+	}
+	s.membersCnt[token]++
+	if s.membersCnt[token] > membersLimit {
+		s.rateLimits++
+		return http.StatusTooManyRequests, `{"error":"API_TOKEN_LIMIT_EXCEEDED","message":"Rate limit exceeded"}`
 	}
 	return 0, ""
 }
