@@ -89,7 +89,7 @@ func (c *Config) fillDefaults() {
 			y.Schedule = "@every 10m"
 		}
 		if y.Timeout == 0 {
-			y.Timeout = Duration(5 * time.Minute)
+			y.Timeout = Duration(2 * time.Minute)
 		}
 		if y.MaxInFlight == 0 {
 			y.MaxInFlight = DefaultYandexMaxInFlight
@@ -113,7 +113,7 @@ func (c *Config) fillDefaults() {
 			g.Schedule = "@every 10m"
 		}
 		if g.Timeout == 0 {
-			g.Timeout = Duration(5 * time.Minute)
+			g.Timeout = Duration(2 * time.Minute)
 		}
 		g.CustomerID = normaliseCustomerID(g.CustomerID)
 		g.LoginCustomerID = normaliseCustomerID(g.LoginCustomerID)
@@ -127,7 +127,7 @@ func (c *Config) fillDefaults() {
 			t.Schedule = "@every 5m"
 		}
 		if t.Timeout == 0 {
-			t.Timeout = Duration(2 * time.Minute)
+			t.Timeout = Duration(time.Minute)
 		}
 		d := defaultTrelloAlerts()
 		a := &t.Alerts
@@ -171,7 +171,7 @@ func (c *Config) fillDefaults() {
 			e.Schedule = "@every 15m"
 		}
 		if e.Timeout == 0 {
-			e.Timeout = Duration(2 * time.Minute)
+			e.Timeout = Duration(time.Minute)
 		}
 		if e.RereadDays == 0 {
 			e.RereadDays = 7

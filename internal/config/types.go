@@ -174,7 +174,8 @@ type Job struct {
 
 // Connectors lists the instances of each connector kind. Every instance has
 // an id unique across all kinds; the id names the instance in logs, metrics
-// and the store.
+// and the store. Each instance's Timeout bounds one API request; the daemon
+// gives the whole pull job a multiple of it.
 type Connectors struct {
 	YandexDirect []YandexDirect `yaml:"yandex_direct"`
 	GoogleAds    []GoogleAds    `yaml:"google_ads"`

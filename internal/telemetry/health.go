@@ -53,7 +53,7 @@ type condition struct {
 const (
 	CondConfigLoaded  = "config_loaded"
 	CondStoreMigrated = "store_migrated"
-	CondShuttingDown  = "not_shutting_down"
+	CondRunning       = "running" // false once shutdown begins, so traffic drains first
 )
 
 // NewReadiness declares conditions, all initially false.
