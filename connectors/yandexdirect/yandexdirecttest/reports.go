@@ -24,6 +24,7 @@ type report struct {
 	params    string
 	queued    bool
 	pollsLeft int
+	buildBy   time.Time // the report finishes by then even if nobody polls
 	readyAt   time.Time
 }
 
@@ -188,6 +189,10 @@ func (s *Server) serveReports(w http.ResponseWriter, r *http.Request, body []byt
 		return
 	}
 	for name, rep := range adv.reports {
+		if rep.queued && !now.Before(rep.buildBy) {
+			// Built in the background: it leaves the queue.
+			rep.queued, rep.pollsLeft, rep.readyAt = false, 0, rep.buildBy
+		}
 		if !rep.queued && now.Sub(rep.readyAt) > reportRetention {
 			delete(adv.reports, name)
 		}
@@ -210,7 +215,8 @@ func (s *Server) serveReports(w http.ResponseWriter, r *http.Request, body []byt
 			reportError(w, http.StatusBadRequest, reqID, apiErr{CodeRateLimited, "Offline report queue is full", "At most 5 reports in the queue; wait for queued reports to finish"})
 			return
 		}
-		adv.reports[p.ReportName] = &report{params: string(canon), queued: true, pollsLeft: s.opts.ReportPolls}
+		adv.reports[p.ReportName] = &report{params: string(canon), queued: true, pollsLeft: s.opts.ReportPolls,
+			buildBy: now.Add(time.Duration(s.opts.ReportPolls+1) * time.Duration(s.opts.RetryIn) * time.Second)}
 		n := queued + 1
 		s.mu.Unlock()
 		s.offlineHeaders(w, reqID, op, n)

@@ -69,7 +69,9 @@ type Options struct {
 	// MaxInFlight is the concurrent-request limit per advertiser (default 5).
 	MaxInFlight int
 	// ReportPolls is how many 202 answers a queued report gives before 200
-	// (default 2).
+	// (default 2; negative means none). A queued report also finishes by
+	// itself (ReportPolls+1)*RetryIn seconds after it was queued, so a
+	// full queue drains even if nobody polls.
 	ReportPolls int
 	// RetryIn is the retryIn header value in seconds (default 5).
 	RetryIn int
@@ -214,6 +216,7 @@ type account struct {
 	anchor    time.Time // the advertiser's own accrual schedule
 	accrued   int64     // accrual ticks applied since anchor
 	inFlight  int
+	peak      int // highest inFlight seen
 	reports   map[string]*report
 	reportLog []time.Time // request times for the 20-per-10-s limit
 }
@@ -403,6 +406,14 @@ func (s *Server) accrue(a *account) {
 		a.balance = a.limit
 	}
 	a.accrued = ticks
+}
+
+// PeakInFlight returns the highest number of simultaneous requests the
+// advertiser had (the 506 limit is checked against it).
+func (s *Server) PeakInFlight(login string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ensureAccount(login).peak
 }
 
 // SetFaults replaces the fault configuration.
@@ -824,6 +835,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, version, servi
 		return
 	}
 	adv.inFlight++
+	if adv.inFlight > adv.peak {
+		adv.peak = adv.inFlight
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()

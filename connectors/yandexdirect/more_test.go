@@ -1,0 +1,182 @@
+package yandexdirect_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/adpacer/adpacer/connectors/yandexdirect"
+	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/oauth2"
+)
+
+// A full offline queue (5 reports) answers 400/56; the client backs off on
+// the injected clock until the queue drains instead of failing or
+// hammering.
+func TestReportQueueFullBacksOff(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{ReportPolls: 1, RetryIn: 5})
+	ids := e.addCampaigns(2, 0)
+	e.seedSpend(ids, 10)
+	for i := 0; i < 5; i++ {
+		r := post(t, e.fake.URL()+"/json/v5/reports", map[string]string{"Authorization": "Bearer " + token, "Client-Login": login, "processingMode": "offline"},
+			`{"params":{"SelectionCriteria":{},"FieldNames":["Date","Clicks"],"ReportName":"other-`+fmtInt(int64(i))+`","ReportType":"CUSTOM_REPORT","DateRangeType":"YESTERDAY","Format":"TSV","IncludeVAT":"NO"}}`)
+		if r.status != 201 {
+			t.Fatalf("filling the queue: %d %s", r.status, r.body)
+		}
+	}
+	c := e.client(t, nil)
+	start := e.clock.Now()
+	b, err := c.Pull(context.Background(), pullReq(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Stats) != 20 || e.clock.Now().Sub(start) < 10*time.Second {
+		t.Fatalf("%d stats after %s", len(b.Stats), e.clock.Now().Sub(start))
+	}
+	if n := e.fake.Calls("reports.get"); n > 10 {
+		t.Fatalf("%d report requests: hammering", n)
+	}
+}
+
+// The client's semaphore keeps at most 5 requests in flight per
+// advertiser: with slow responses and 30 Ads.get calls it never provokes
+// a 506.
+func TestClientNeverExceedsFiveInFlight(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	e.addCampaigns(300, 1)
+	e.fake.SetFaults(yandexdirecttest.Faults{Latency: 15 * time.Millisecond})
+	c := e.client(t, nil)
+	if _, err := c.Pull(context.Background(), pullReq(2)); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.fake.PeakInFlight(login); p != 5 {
+		t.Fatalf("peak in flight = %d, want exactly 5 (parallel but within the limit)", p)
+	}
+	if v := metricValue(t, e, "adpacer_yandex_errors_total"); v != 0 {
+		t.Fatalf("%v error envelopes (506?)", v)
+	}
+}
+
+// The OAuth token never reaches logs or errors, even at debug level with
+// retries and terminal errors.
+func TestTokenNeverLogged(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{Seed: 3})
+	e.addCampaigns(30, 1)
+	core, logs := observer.New(zapcore.DebugLevel)
+	c, err := yandexdirect.New(yandexdirect.Config{ID: "yandex-bank", BaseURL: e.fake.URL(), ClientLogin: login},
+		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}),
+		yandexdirect.Options{Clock: e.clock, Logger: zap.New(core), Registerer: e.reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fake.SetFaults(yandexdirecttest.Faults{ErrorRate: 0.3, Codes: []int{506, 1002}, HTTP5xxRate: 0.1, MalformedRate: 0.1})
+	_, _ = c.Pull(context.Background(), pullReq(2))
+	e.fake.SetFaults(yandexdirecttest.Faults{})
+	e.fake.RevokeToken(token)
+	_, perr := c.Pull(context.Background(), pullReq(2))
+	if perr == nil || strings.Contains(perr.Error(), token) {
+		t.Fatalf("error %v", perr)
+	}
+	if logs.Len() == 0 {
+		t.Fatal("no logs captured: the test would prove nothing")
+	}
+	for _, entry := range logs.All() {
+		line := entry.Message
+		for k, v := range entry.ContextMap() {
+			line += " " + k + "=" + toString(v)
+		}
+		if strings.Contains(line, "CANARY") {
+			t.Fatalf("token in log: %s", line)
+		}
+	}
+	mfs, _ := e.reg.Gather()
+	for _, mf := range mfs {
+		if strings.Contains(mf.String(), "CANARY") || strings.Contains(mf.String(), login) {
+			t.Fatalf("token or login in metric %s", mf.GetName())
+		}
+	}
+}
+
+func toString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	if e, ok := v.(error); ok {
+		return e.Error()
+	}
+	return ""
+}
+
+func TestParseTSVTolerantAndStrict(t *testing.T) {
+	cases := []struct {
+		name, body string
+		rows       int
+		ok         bool
+	}{
+		{"with title and summary", "r (2026-01-01 - 2026-01-02)\nDate\tCost\n2026-01-01\t1\nTotal rows: 1\n", 1, true},
+		{"bare", "Date\tCost\n2026-01-01\t1\n", 1, true},
+		{"crlf", "Date\tCost\r\n2026-01-01\t1\r\n", 1, true},
+		{"no rows", "Date\tCost\nTotal rows: 0\n", 0, true},
+		{"short row", "Date\tCost\n2026-01-01\n", 0, false},
+		{"no header", "2026-01-01\t1\n", 0, false},
+		{"duplicate column", "Date\tDate\n1\t2\n", 0, false},
+		{"empty", "", 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tab, err := yandexdirect.ParseTSV([]byte(tc.body), "Date")
+			if (err == nil) != tc.ok || len(tab.Rows) != tc.rows {
+				t.Fatalf("err %v rows %d", err, len(tab.Rows))
+			}
+		})
+	}
+}
+
+// Report cells the client cannot trust fail the pull with a message naming
+// the row and column, instead of storing wrong money.
+func TestPullRejectsBadReportCells(t *testing.T) {
+	cases := []struct{ name, tsv, want string }{
+		{"decimal cost", "Date\tCampaignId\tImpressions\tClicks\tCost\tConversions\n2026-11-27\t%d\t1\t1\t48.00\t--\n", "Cost (micros)"},
+		{"negative clicks", "Date\tCampaignId\tImpressions\tClicks\tCost\tConversions\n2026-11-27\t%d\t1\t-1\t1\t--\n", "Clicks"},
+		{"bad date", "Date\tCampaignId\tImpressions\tClicks\tCost\tConversions\n27.11.2026\t%d\t1\t1\t1\t--\n", "Date"},
+		{"missing goal column", "Date\tCampaignId\tImpressions\tClicks\tCost\tConversions\n2026-11-27\t%d\t1\t1\t1\t--\n", "Conversions_555_LC"},
+		{"duplicate row", "Date\tCampaignId\tImpressions\tClicks\tCost\tConversions\n2026-11-27\t%d\t1\t1\t1\t--\n2026-11-27\t%d\t1\t1\t1\t--\n", "two rows"},
+		{"row outside range", "Date\tCampaignId\tImpressions\tClicks\tCost\tConversions\n2026-10-01\t%d\t1\t1\t1\t--\n", "outside"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := yandexdirecttest.NewManualClock(t0)
+			fake := yandexdirecttest.NewUnstarted(yandexdirecttest.Options{Clock: clock})
+			fake.AddAgency(agency, token, login)
+			id := fake.AddCampaign(login, yandexdirecttest.Campaign{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/reports") {
+					_, _ = io.WriteString(w, strings.ReplaceAll(tc.tsv, "%d", fmtInt(id)))
+					return
+				}
+				fake.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			goals := []int64(nil)
+			if tc.name == "missing goal column" {
+				goals = []int64{555}
+			}
+			c, err := yandexdirect.New(yandexdirect.Config{ID: "y", BaseURL: srv.URL, ClientLogin: login, Goals: goals},
+				oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}), yandexdirect.Options{Clock: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Pull(context.Background(), pullReq(3))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want mention of %q", err, tc.want)
+			}
+		})
+	}
+}
