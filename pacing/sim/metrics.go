@@ -58,7 +58,9 @@ func sum(v []float64) float64 {
 func computeLine(id string, t *LineTrace) LineMetrics {
 	m := LineMetrics{Line: id, Budget: t.Budget / 1e6}
 	n := len(t.Settled)
-	S := sum(t.Settled)
+	// Settled spend is money: round to the micro so float summation noise
+	// never decides an overspend.
+	S := math.Round(sum(t.Settled))
 	B := t.Budget
 	m.Spend = S / 1e6
 	m.Utilisation = S / B
