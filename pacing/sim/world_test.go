@@ -58,7 +58,9 @@ func mustLoc(name string) *time.Location {
 	return l
 }
 
-func at(loc *time.Location, day, hour int) time.Time { return time.Date(2026, 9, day, hour, 0, 0, 0, loc) }
+func at(loc *time.Location, day, hour int) time.Time {
+	return time.Date(2026, 9, day, hour, 0, 0, 0, loc)
+}
 
 func rub(u int64) adpacer.Micros { return adpacer.FromUnits(u) }
 
