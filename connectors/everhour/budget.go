@@ -273,6 +273,7 @@ func periodBounds(period string, today time.Time, appliedFrom string) (start, en
 // floats: "120", "120.5" (any decimals that make whole seconds, up to 6) or
 // "120:30" (H:MM). It returns seconds.
 func ParseHours(s string) (int64, error) {
+	const maxHours = 1_000_000 // no budget is larger; keeps seconds far from overflow
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, fmt.Errorf("hours: empty; write for example 120, 120.5 or 120:30")
@@ -283,12 +284,18 @@ func ParseHours(s string) (int64, error) {
 		if err1 != nil || err2 != nil || hv < 0 || mv < 0 || mv > 59 || len(mm) != 2 {
 			return 0, fmt.Errorf("hours %q: want H:MM such as 120:30", s)
 		}
+		if hv > maxHours {
+			return 0, fmt.Errorf("hours %q: more than %d hours", s, maxHours)
+		}
 		return hv*3600 + mv*60, nil
 	}
 	whole, frac, _ := strings.Cut(s, ".")
 	hv, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil || hv < 0 {
 		return 0, fmt.Errorf("hours %q: want a non-negative number such as 120 or 120.5", s)
+	}
+	if hv > maxHours {
+		return 0, fmt.Errorf("hours %q: more than %d hours", s, maxHours)
 	}
 	secs := hv * 3600
 	if frac != "" {

@@ -100,7 +100,7 @@ func TestParseHours(t *testing.T) {
 		ok   bool
 	}{
 		{"120", 432000, true}, {"120.5", 433800, true}, {"0.25", 900, true}, {"120:30", 433800, true},
-		{"1.0001", 0, false}, {"-3", 0, false}, {"1:5", 0, false}, {"abc", 0, false}, {"", 0, false}, {"1:60", 0, false},
+		{"1.0001", 0, false}, {"2700000000000000", 0, false}, {"-3", 0, false}, {"1:5", 0, false}, {"abc", 0, false}, {"", 0, false}, {"1:60", 0, false},
 	} {
 		got, err := everhour.ParseHours(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {

@@ -170,9 +170,18 @@ type Server struct {
 
 const maxRawPaths = 1000
 
-// NewServer starts a fake Everhour API. It panics only when opts.APIKey is
-// empty, which is a bug in the test itself.
+// NewServer starts a fake Everhour API on a local httptest listener. It
+// panics only when opts.APIKey is empty, which is a bug in the test itself.
 func NewServer(opts Options) *Server {
+	s := NewHandler(opts)
+	s.srv = httptest.NewServer(s)
+	return s
+}
+
+// NewHandler builds the fake without a listener, for the demo to mount it
+// on its own address (Server is an http.Handler); URL and Client are then
+// unusable and Close is a no-op.
+func NewHandler(opts Options) *Server {
 	if opts.APIKey == "" {
 		panic("everhourtest: Options.APIKey is required")
 	}
@@ -201,9 +210,11 @@ func NewServer(opts Options) *Server {
 		nextID:   1000,
 		stats:    Stats{ByRoute: map[string]int{}},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
+
+// ServeHTTP serves the fake API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r) }
 
 // URL is the base URL to configure the client with.
 func (s *Server) URL() string { return s.srv.URL }
@@ -212,7 +223,11 @@ func (s *Server) URL() string { return s.srv.URL }
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
 // Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
 
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
