@@ -181,10 +181,7 @@ func (s *AlertSink) Sync(ctx context.Context, firing []adpacer.Alert) error {
 	if err := s.kit.setup(ctx); err != nil {
 		return err
 	}
-	alerts, covered, err := s.group(firing)
-	if err != nil {
-		return err
-	}
+	alerts, covered, badInput := s.group(firing)
 	states, err := s.store.ListAlerts(ctx)
 	if err != nil {
 		return fmt.Errorf("trello: list alert states: %w", err)
@@ -206,7 +203,7 @@ func (s *AlertSink) Sync(ctx context.Context, firing []adpacer.Alert) error {
 	}
 	rollup := byKey[RollupKey]
 
-	var errs []error
+	errs := []error{badInput}
 	var overflow []adpacer.Alert
 	firingKeys := map[string]bool{}
 	for _, a := range alerts {
@@ -301,12 +298,23 @@ func (s *AlertSink) group(firing []adpacer.Alert) ([]adpacer.Alert, map[string]b
 	type gk struct{ kind, source string }
 	groups := map[gk][]adpacer.Alert{}
 	var rest []adpacer.Alert
+	covered := map[string]bool{}
+	var bad []error
 	for i, a := range firing {
-		if strings.TrimSpace(a.Key) == "" {
-			return nil, nil, fmt.Errorf("trello: alert %d (%q) has an empty key", i, a.Title)
-		}
-		if a.Key == RollupKey || strings.ContainsAny(a.Key, "\n\r") {
-			return nil, nil, fmt.Errorf("trello: alert key %q is reserved or has a line break", a.Key)
+		// A malformed alert is reported and skipped; its key (if any) is
+		// neither firing nor healthy this cycle, so its card is left alone.
+		switch {
+		case strings.TrimSpace(a.Key) == "":
+			bad = append(bad, fmt.Errorf("trello: alert %d (%q): key is empty", i, a.Title))
+			continue
+		case a.Key == RollupKey || strings.ContainsAny(a.Key, "\n\r"):
+			bad = append(bad, fmt.Errorf("trello: alert key %q is reserved or has a line break", a.Key))
+			covered[a.Key] = true
+			continue
+		case a.Severity.Rank() == 0:
+			bad = append(bad, fmt.Errorf("trello: alert %q: severity %q (want info, warning or critical)", a.Key, a.Severity))
+			covered[a.Key] = true
+			continue
 		}
 		if outageKind[a.Kind] {
 			g := gk{a.Kind, s.opts.OutageSource(a)}
@@ -315,7 +323,6 @@ func (s *AlertSink) group(firing []adpacer.Alert) ([]adpacer.Alert, map[string]b
 		}
 		rest = append(rest, a)
 	}
-	covered := map[string]bool{}
 	for g, as := range groups {
 		if len(as) < s.opts.OutageMin {
 			rest = append(rest, as...)
@@ -369,7 +376,7 @@ func (s *AlertSink) group(firing []adpacer.Alert) ([]adpacer.Alert, map[string]b
 		}
 		return out[i].Key < out[j].Key
 	})
-	return out, covered, nil
+	return out, covered, errors.Join(bad...)
 }
 
 func describeSubject(a adpacer.Alert) string {
@@ -796,6 +803,8 @@ func (s *AlertSink) syncRollup(ctx context.Context, cyc *cycle, st adpacer.Alert
 			card = c
 		}
 	}
+	snooze := s.kit.label(s.opts.SnoozeLabel)
+	silenced := card != nil && st.Status != adpacer.AlertResolved && (card.Closed || card.hasLabel(snooze))
 	switch {
 	case card == nil:
 		labels := []string{}
@@ -806,25 +815,49 @@ func (s *AlertSink) syncRollup(ctx context.Context, cyc *cycle, st adpacer.Alert
 		if err := s.c.api(ctx).CreateCard(c, trello.Arguments{"pos": "top"}); err != nil {
 			return s.c.wrap("create roll-up card", err)
 		}
-		st = adpacer.AlertState{Key: RollupKey, CardID: c.ID, Status: adpacer.AlertOpen, OpenedAt: now}
-	case st.Fingerprint != fp || card.Closed || card.IDList != s.kit.list(s.opts.Lists.Alerts) || st.Status != adpacer.AlertOpen:
-		args := trello.Arguments{"name": name, "desc": desc, "idList": s.kit.list(s.opts.Lists.Alerts)}
+		st = adpacer.AlertState{Key: RollupKey, CardID: c.ID, Status: adpacer.AlertOpen, OpenedAt: now, UpdatedAt: now}
+	case silenced && sev.Rank() <= st.Severity.Rank():
+		// A person archived or snoozed the roll-up: it stays quiet (its
+		// alerts still point at it) until the worst of them gets worse.
+		st.Status, st.LastSeenAt = adpacer.AlertSnoozed, now
+		if err := s.put(ctx, prev, st, had); err != nil {
+			return err
+		}
+		return s.pointAtRollup(ctx, st.CardID, overflow, now)
+	case silenced || st.Fingerprint != fp || st.Status != adpacer.AlertOpen || card.IDList == s.kit.list(s.opts.Lists.Resolved):
+		args := trello.Arguments{"name": name, "desc": desc}
 		if card.Closed {
 			args["closed"] = "false"
 		}
+		if st.Status == adpacer.AlertResolved || silenced || card.IDList == s.kit.list(s.opts.Lists.Resolved) {
+			args["idList"] = s.kit.list(s.opts.Lists.Alerts)
+		}
+		labels := []string{}
+		for _, l := range card.IDLabels {
+			if l != snooze && !s.isSeverityLabel(l) {
+				labels = append(labels, l)
+			}
+		}
+		if id := s.kit.label(string(sev)); id != "" {
+			labels = append(labels, id)
+		}
+		args["idLabels"] = strings.Join(labels, ",")
 		if err := s.kit.update(ctx, card.ID, args); err != nil {
 			return err
 		}
+		st.UpdatedAt = now
 	}
-	st.Status, st.Fingerprint, st.Severity, st.LastSeenAt, st.UpdatedAt, st.ResolvedAt = adpacer.AlertOpen, fp, sev, now, now, time.Time{}
-	if had && prev.Fingerprint == fp && prev.Status == adpacer.AlertOpen {
-		st.UpdatedAt = prev.UpdatedAt
-	}
+	st.Status, st.Fingerprint, st.Severity, st.LastSeenAt, st.ResolvedAt = adpacer.AlertOpen, fp, sev, now, time.Time{}
 	if err := s.put(ctx, prev, st, had); err != nil {
 		return err
 	}
-	// Rolled-up alerts point at the roll-up card, so they stay there (and do
-	// not each take a card next cycle) while they keep firing.
+	return s.pointAtRollup(ctx, st.CardID, overflow, now)
+}
+
+// pointAtRollup records the roll-up card as the card of each overflowing
+// alert, so they stay there (and do not each take a card next cycle) while
+// they keep firing.
+func (s *AlertSink) pointAtRollup(ctx context.Context, cardID string, overflow []adpacer.Alert, now time.Time) error {
 	var errs []error
 	for _, a := range overflow {
 		cur, err := s.store.GetAlert(ctx, a.Key)
@@ -837,7 +870,7 @@ func (s *AlertSink) syncRollup(ctx context.Context, cyc *cycle, st adpacer.Alert
 		}
 		next := cur
 		next.CardID, next.Status, next.Severity, next.Fingerprint, next.LastSeenAt, next.HealthyCycles, next.ResolvedAt =
-			st.CardID, adpacer.AlertOpen, a.Severity, a.Fingerprint, now, 0, time.Time{}
+			cardID, adpacer.AlertOpen, a.Severity, a.Fingerprint, now, 0, time.Time{}
 		if next.OpenedAt.IsZero() || cur.Status == adpacer.AlertResolved {
 			next.OpenedAt = now
 		}

@@ -2,6 +2,7 @@ package trello
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +174,26 @@ func TestMassOutageMakesAtMostCapPlusOneCards(t *testing.T) {
 	if roll = se.cardFor(t, RollupKey); !strings.Contains(roll.Name, "290 more alerts") {
 		t.Errorf("roll-up after recovery: %q", roll.Name)
 	}
+	// A rolled-up alert that gets worse earns its own card (within the cap).
+	alerts[150].Severity = adpacer.SeverityCritical
+	se.sync(t, alerts[:300]...)
+	if c := se.cardFor(t, "c150"); !slices.Contains(c.Labels, "critical") || len(se.cards(t)) != 12 {
+		t.Fatalf("promotion: labels %v, %d cards", c.Labels, len(se.cards(t)))
+	}
+	if roll = se.cardFor(t, RollupKey); !strings.Contains(roll.Name, "289 more alerts") {
+		t.Errorf("roll-up after promotion: %q", roll.Name)
+	}
+	// A manager archives the roll-up: it stays archived, and is not replaced.
+	if err := se.fake.ArchiveCard(roll.ID, "boss"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		se.clock.Advance(cycleEvery)
+		se.sync(t, alerts[:300]...)
+	}
+	if roll = se.cardFor(t, RollupKey); !roll.Closed || len(se.cards(t)) != 12 {
+		t.Fatalf("archived roll-up reopened (closed=%v) or replaced (%d cards)", roll.Closed, len(se.cards(t)))
+	}
 }
 
 func TestUpstreamOutageIsOneCard(t *testing.T) {
@@ -329,6 +350,21 @@ func TestSnoozeAndArchiveRespectedUntilWorse(t *testing.T) {
 	}
 	if n := len(se.cards(t)); n != 2 {
 		t.Errorf("%d cards, want 2", n)
+	}
+}
+
+func TestMalformedAlertsReportedOthersSynced(t *testing.T) {
+	se := newSinkEnv(t, AlertOptions{})
+	err := se.sink.Sync(ctxT(t), []adpacer.Alert{
+		{Key: "", Severity: adpacer.SeverityWarning, Title: "no key"},
+		{Key: "sev", Severity: "urgent", Title: "bad severity"},
+		overspend("good", adpacer.SeverityWarning, "1"),
+	})
+	if err == nil || !strings.Contains(err.Error(), `severity "urgent"`) || !strings.Contains(err.Error(), "key is empty") {
+		t.Fatalf("error = %v", err)
+	}
+	if n := len(se.cards(t)); n != 1 {
+		t.Fatalf("%d cards, want the one good alert", n)
 	}
 }
 
