@@ -32,7 +32,7 @@ type env struct {
 	reg   *prometheus.Registry
 }
 
-func newEnv(t *testing.T, opts yandexdirecttest.Options) *env {
+func newEnv(t testing.TB, opts yandexdirecttest.Options) *env {
 	t.Helper()
 	clock := yandexdirecttest.NewManualClock(t0)
 	spend := yandexdirecttest.NewMemorySpend()
@@ -46,7 +46,7 @@ func newEnv(t *testing.T, opts yandexdirecttest.Options) *env {
 	return &env{fake: f, clock: clock, spend: spend, reg: prometheus.NewRegistry()}
 }
 
-func (e *env) client(t *testing.T, mod func(*yandexdirect.Config)) *yandexdirect.Client {
+func (e *env) client(t testing.TB, mod func(*yandexdirect.Config)) *yandexdirect.Client {
 	t.Helper()
 	cfg := yandexdirect.Config{ID: "yandex-bank", BaseURL: e.fake.URL(), ClientLogin: login, UseOperatorUnits: false}
 	if mod != nil {
