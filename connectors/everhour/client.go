@@ -1,8 +1,3 @@
-// Package everhour is adpacer's Everhour connector: a REST client (X-Api-Key,
-// YYYY-MM-DD dates, seconds and cents, bare-array paging, ~20 requests per
-// 10 s), the TimeSource pull of users, projects with budgets, tasks and time
-// records, paid-hours budgets with a working-day calendar, burn alerts,
-// per-project metrics and the hours report. Its fake lives in everhourtest.
 package everhour
 
 import (
