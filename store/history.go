@@ -1,6 +1,7 @@
 package store
 
 import (
+	"math"
 	"time"
 
 	"github.com/adpacer/adpacer"
@@ -58,22 +59,24 @@ type DayTotal struct {
 // line's zone), oldest first. Zone offsets are looked up once per zone
 // period, not per hour, so this stays cheap for thousands of campaigns.
 func (h *PacingHistory) LocalDays(c *CampaignHistory, loc *time.Location) []DayTotal {
-	var out []DayTotal
-	curDay := int64(-1 << 62)
-	h.walkLocal(loc, func(i int, local int64) {
-		day := floorDiv(local, 86400)
-		if day != curDay || len(out) == 0 {
-			curDay = day
-			out = append(out, DayTotal{Date: time.Unix(day*86400, 0).UTC().Format(time.DateOnly)})
+	out := make([]DayTotal, 0, h.Hours/24+2)
+	curDay := int64(math.MinInt64)
+	for _, sg := range h.segments(loc) {
+		local := sg.local
+		for i := sg.from; i < sg.to; i, local = i+1, local+3600 {
+			if day := floorDiv(local, 86400); day != curDay {
+				curDay = day
+				out = append(out, DayTotal{Date: civilDate(day)})
+			}
+			d := &out[len(out)-1]
+			d.Cost += c.Cost[i]
+			d.Clicks += c.Clicks[i]
+			d.Conversions += c.Conversions[i]
+			if c.Present[i>>6]&(1<<(uint(i)&63)) != 0 {
+				d.Hours++
+			}
 		}
-		d := &out[len(out)-1]
-		d.Cost += c.Cost[i]
-		d.Clicks += c.Clicks[i]
-		d.Conversions += c.Conversions[i]
-		if c.Has(i) {
-			d.Hours++
-		}
-	})
+	}
 	return out
 }
 
@@ -81,42 +84,76 @@ func (h *PacingHistory) LocalDays(c *CampaignHistory, loc *time.Location) []DayT
 // 00:00-01:00.
 func (h *PacingHistory) HourOfWeek(c *CampaignHistory, loc *time.Location) [168]adpacer.Micros {
 	var out [168]adpacer.Micros
-	h.walkLocal(loc, func(i int, local int64) {
-		// 1970-01-01 was a Thursday: shift so that Monday is 0.
-		hw := floorMod(floorDiv(local, 3600)+72, 168)
-		out[hw] += c.Cost[i]
-	})
+	for _, sg := range h.segments(loc) {
+		// 1970-01-01 was a Thursday: +72 hours makes Monday 0.
+		hw := int(floorMod(floorDiv(sg.local, 3600)+72, 168))
+		for i := sg.from; i < sg.to; i++ {
+			out[hw] += c.Cost[i]
+			if hw++; hw == 168 {
+				hw = 0
+			}
+		}
+	}
 	return out
 }
 
-// walkLocal calls fn for every hour index with the hour's start as local
-// seconds (Unix seconds plus the zone offset in effect).
-func (h *PacingHistory) walkLocal(loc *time.Location, fn func(i int, local int64)) {
+// segment is a run of hours [from, to) under one zone offset; local is the
+// local time (Unix seconds plus offset) at which hour from starts.
+type segment struct {
+	from, to int
+	local    int64
+}
+
+func (h *PacingHistory) segments(loc *time.Location) []segment {
 	if loc == nil {
 		loc = time.UTC
 	}
-	from := h.From.Unix()
-	i := 0
-	for i < h.Hours {
-		t := time.Unix(from+int64(i)*3600, 0).In(loc)
+	start := h.From.Unix()
+	var out []segment
+	for i := 0; i < h.Hours; {
+		t := time.Unix(start+int64(i)*3600, 0).In(loc)
 		_, off := t.Zone()
 		_, end := t.ZoneBounds()
 		stop := h.Hours
 		if !end.IsZero() {
 			// Hours starting before the next transition use this offset.
-			n := int((end.Unix() - from + 3599) / 3600)
-			if n < stop {
+			if n := int((end.Unix() - start + 3599) / 3600); n < stop {
 				stop = n
 			}
 		}
 		if stop <= i {
 			stop = i + 1
 		}
-		base := from + int64(off)
-		for ; i < stop; i++ {
-			fn(i, base+int64(i)*3600)
-		}
+		out = append(out, segment{from: i, to: stop, local: start + int64(i)*3600 + int64(off)})
+		i = stop
 	}
+	return out
+}
+
+// civilDate formats days since 1970-01-01 as YYYY-MM-DD without going
+// through time.Time (H. Hinnant's days-to-civil algorithm).
+func civilDate(days int64) string {
+	z := days + 719468
+	era := floorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	if y < 0 || y > 9999 {
+		return time.Unix(days*86400, 0).UTC().Format(time.DateOnly)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
 }
 
 func floorDiv(a, b int64) int64 {

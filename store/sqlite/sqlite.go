@@ -118,7 +118,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := writer.PingContext(ctx); err != nil {
 		return fail(fmt.Errorf("sqlite: open %s: %w", path, err), writer)
 	}
-	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)&_pragma=mmap_size("+strconv.FormatInt(readerMmap, 10)+")&_pragma=cache_size(-16384)")
 	if err != nil {
 		return fail(fmt.Errorf("sqlite: open %s: %w", path, err), writer)
 	}
@@ -290,3 +290,9 @@ func verifyAndPlace(ctx context.Context, tmp, dst string) error {
 	}
 	return nil
 }
+
+// readerMmap lets readers map the database instead of copying pages through
+// read(2): the pacing read of 10,000 campaigns x 35 days touches ~100 MB,
+// and page-by-page syscalls were most of its time. The mapping is address
+// space, not memory; SQLite falls back to read(2) where mmap is refused.
+const readerMmap = 1 << 30

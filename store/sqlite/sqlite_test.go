@@ -21,7 +21,7 @@ var backend = storetest.Backend{
 	},
 }
 
-func openMigrated(t *testing.T, path string, opts Options) *Store {
+func openMigrated(t testing.TB, path string, opts Options) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), path, opts)
 	if err != nil {

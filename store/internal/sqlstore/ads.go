@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/adpacer/adpacer"
@@ -332,21 +334,25 @@ func applyUpdates(data []byte, ups []hourUpdate, buf []byte) ([]byte, error) {
 }
 
 func (s *Store) mergeBlocksSQLite(ctx context.Context, tx *sql.Tx, order []blockKey, groups map[blockKey][]hourUpdate) error {
-	sel, err := tx.PrepareContext(ctx, `SELECT data FROM stats_hourly WHERE week = ? AND campaign_key = ?`)
+	sel, err := tx.PrepareContext(ctx, `SELECT data FROM stats_hourly WHERE wk = ?`)
 	if err != nil {
 		return err
 	}
 	defer sel.Close()
-	up, err := tx.PrepareContext(ctx, `INSERT INTO stats_hourly (week, campaign_key, data) VALUES (?, ?, ?)
-		ON CONFLICT (week, campaign_key) DO UPDATE SET data = excluded.data`)
+	up, err := tx.PrepareContext(ctx, `INSERT INTO stats_hourly (wk, week, campaign_key, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT (wk) DO UPDATE SET data = excluded.data`)
 	if err != nil {
 		return err
 	}
 	defer up.Close()
 	var buf []byte
 	for _, bk := range order {
+		if bk.key >= 1<<32 || bk.key <= 0 {
+			return fmt.Errorf("campaign key %d out of the range the SQLite schema packs into wk", bk.key)
+		}
+		wk := bk.week<<32 | bk.key
 		var data []byte
-		if err := sel.QueryRowContext(ctx, bk.week, bk.key).Scan(&data); err != nil && err != sql.ErrNoRows {
+		if err := sel.QueryRowContext(ctx, wk).Scan(&data); err != nil && err != sql.ErrNoRows {
 			return err
 		}
 		out, err := applyUpdates(data, groups[bk], buf)
@@ -354,7 +360,7 @@ func (s *Store) mergeBlocksSQLite(ctx context.Context, tx *sql.Tx, order []block
 			return fmt.Errorf("hourly stats block week %d campaign key %d: %w", bk.week, bk.key, err)
 		}
 		buf = out
-		if _, err := up.ExecContext(ctx, bk.week, bk.key, out); err != nil {
+		if _, err := up.ExecContext(ctx, wk, bk.week, bk.key, out); err != nil {
 			return err
 		}
 	}
@@ -536,6 +542,11 @@ func (s *Store) campaignSet(ctx context.Context, ids []adpacer.CampaignID) (map[
 func (s *Store) scanBlocks(ctx context.Context, all bool, keys []int64, w0, w1 int64, fn func(week, key int64, data []byte) error) error {
 	query := `SELECT week, campaign_key, data FROM stats_hourly WHERE week >= ? AND week <= ?`
 	args := []any{w0, w1}
+	if s.cfg.Dialect == SQLite {
+		// A rowid range scan: wk orders rows by (week, campaign).
+		query = `SELECT week, campaign_key, data FROM stats_hourly WHERE wk >= ? AND wk <= ?`
+		args = []any{w0 << 32, w1<<32 | (1<<32 - 1)}
+	}
 	if !all {
 		cond, arg := s.inInt("campaign_key", keys)
 		query += " AND " + cond
@@ -689,26 +700,46 @@ func (s *Store) PacingHistory(ctx context.Context, ids []adpacer.CampaignID, fro
 	all := ids == nil
 	w0, w1 := weekRange(from, to)
 	firstHour := from.Unix() / 3600
-	err = s.scanBlocks(ctx, all, keys, w0, w1, func(week, key int64, data []byte) error {
-		i, ok := index[key]
-		if !ok {
-			return nil
+	// Two readers decode disjoint week ranges at once: they write disjoint
+	// hours of the arrays, and presence bits (which may share a word at
+	// the boundary) go to separate bitsets merged afterwards.
+	parts := [][2]int64{{w0, w1}}
+	if w1 > w0 {
+		mid := w0 + (w1-w0)/2
+		parts = [][2]int64{{w0, mid}, {mid + 1, w1}}
+	}
+	presence := make([][]uint64, len(parts))
+	presence[0] = present
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for pi, part := range parts {
+		if pi > 0 {
+			presence[pi] = make([]uint64, len(present))
 		}
-		c := &h.Campaigns[i]
-		off := int(weekblock.WeekStart(week)/3600 - firstHour)
-		return weekblock.Walk(data, func(slot int, sl weekblock.Slot) {
-			x := off + slot
-			if x < 0 || x >= hours {
-				return
-			}
-			c.Cost[x] = adpacer.Micros(sl.Cost)
-			c.Clicks[x] = sl.Clicks
-			c.Conversions[x] = sl.Conversions
-			c.Present[x>>6] |= 1 << (uint(x) & 63)
-		})
-	})
-	if err != nil {
+		wg.Add(1)
+		go func(pi int, part [2]int64) {
+			defer wg.Done()
+			bits := presence[pi]
+			errs[pi] = s.scanBlocks(ctx, all, keys, part[0], part[1], func(week, key int64, data []byte) error {
+				i, ok := index[key]
+				if !ok {
+					return nil
+				}
+				c := &h.Campaigns[i]
+				off := int(weekblock.WeekStart(week)/3600 - firstHour)
+				return weekblock.DecodeDense(data, off, weekblock.Dense[adpacer.Micros]{
+					Cost: c.Cost, Clicks: c.Clicks, Conversions: c.Conversions, Present: bits[i*words : (i+1)*words]})
+			})
+		}(pi, part)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, s.readErr("pacing history", err)
+	}
+	for _, bits := range presence[1:] {
+		for j, w := range bits {
+			present[j] |= w
+		}
 	}
 	err = s.scanOther(ctx, all, keys, from, to, func(key int64, st adpacer.Stat) {
 		if i, ok := index[key]; ok {

@@ -149,3 +149,71 @@ func Walk(data []byte, fn func(hour int, s Slot)) error {
 	}
 	return nil
 }
+
+// Dense is the destination of DecodeDense: per-hour arrays of one campaign
+// starting at hour 0 of a range.
+type Dense[M ~int64] struct {
+	Cost        []M
+	Clicks      []int64
+	Conversions []float64
+	Present     []uint64 // bitset over hours
+}
+
+// DecodeDense decodes the block whose hour 0 is hour off of d's range
+// straight into d, skipping hours outside [0, len(d.Cost)). It is Walk
+// without the per-hour call, for the pacing read's 8 million hours.
+func DecodeDense[M ~int64](data []byte, off int, d Dense[M]) error {
+	if len(data) == 0 {
+		return nil
+	}
+	if data[0] != version || len(data) < 22 {
+		return ErrCorrupt
+	}
+	bm := data[1:22]
+	p := data[22:]
+	n := len(d.Cost)
+	for h := 0; h < Hours; h++ {
+		if bm[h>>3]&(1<<(uint(h)&7)) == 0 {
+			continue
+		}
+		var vals [4]uint64
+		for i := range vals {
+			if len(p) > 0 && p[0] < 0x80 {
+				vals[i] = uint64(p[0])
+				p = p[1:]
+				continue
+			}
+			v, k := binary.Uvarint(p)
+			if k <= 0 {
+				return ErrCorrupt
+			}
+			vals[i] = v
+			p = p[k:]
+		}
+		var conv float64
+		if vals[3]&1 == 0 {
+			conv = float64(vals[3] >> 1)
+		} else {
+			if len(p) < 8 {
+				return ErrCorrupt
+			}
+			conv = math.Float64frombits(binary.LittleEndian.Uint64(p))
+			p = p[8:]
+		}
+		if vals[0] > math.MaxInt64 || vals[1] > math.MaxInt64 {
+			return ErrCorrupt
+		}
+		x := off + h
+		if x < 0 || x >= n {
+			continue
+		}
+		d.Cost[x] = M(vals[0])
+		d.Clicks[x] = int64(vals[1])
+		d.Conversions[x] = conv
+		d.Present[x>>6] |= 1 << (uint(x) & 63)
+	}
+	if len(p) != 0 {
+		return ErrCorrupt
+	}
+	return nil
+}

@@ -78,3 +78,32 @@ func TestLocate(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeDenseMatchesWalk(t *testing.T) {
+	var b Block
+	for h := 0; h < Hours; h += 3 {
+		b.Set(h, Slot{Cost: int64(h) * 1_000_003, Clicks: int64(h % 200), Impressions: 5, Conversions: float64(h%4) / 4})
+	}
+	data, _ := b.Encode(nil)
+	for _, off := range []int{0, 10, -20, 200} {
+		n := 180
+		d := Dense[int64]{Cost: make([]int64, n), Clicks: make([]int64, n), Conversions: make([]float64, n), Present: make([]uint64, (n+63)/64)}
+		if err := DecodeDense(data, off, d); err != nil {
+			t.Fatal(err)
+		}
+		for x := 0; x < n; x++ {
+			h := x - off
+			want := h >= 0 && h < Hours && b.Has(h)
+			got := d.Present[x>>6]&(1<<(uint(x)&63)) != 0
+			if got != want {
+				t.Fatalf("off %d hour %d present %v want %v", off, x, got, want)
+			}
+			if want && (d.Cost[x] != b.Slots[h].Cost || d.Clicks[x] != b.Slots[h].Clicks || d.Conversions[x] != b.Slots[h].Conversions) {
+				t.Fatalf("off %d hour %d: %d %d %v", off, x, d.Cost[x], d.Clicks[x], d.Conversions[x])
+			}
+		}
+	}
+	if err := DecodeDense(data[:len(data)-1], 0, Dense[int64]{Cost: make([]int64, 1), Clicks: make([]int64, 1), Conversions: make([]float64, 1), Present: make([]uint64, 1)}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("truncated block: %v", err)
+	}
+}
