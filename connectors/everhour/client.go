@@ -41,6 +41,10 @@ type Config struct {
 	// "tr:<board id>"); empty pulls every project of the team. Time records
 	// are always pulled for the whole team, so the store's range is complete.
 	ProjectIDs []string
+	// SkipTaskListing skips GET /projects/{id}/tasks: tasks then come only
+	// from the records that carry them, saving one request (or more) per
+	// project per pull. Tasks nobody logged time on are then not synced.
+	SkipTaskListing bool
 	// TimePageLimit is the page size of /team/time (1..50000, default 50000:
 	// the fewest requests).
 	TimePageLimit int

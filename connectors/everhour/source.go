@@ -47,6 +47,9 @@ func (c *Client) PullTime(ctx context.Context, from, to string) (adpacer.TimeBat
 	var tasks []adpacer.EverhourTask
 	have := map[string]bool{}
 	for _, p := range projects {
+		if c.cfg.SkipTaskListing {
+			break
+		}
 		ts, err := c.ProjectTasks(ctx, p.ID)
 		if err != nil {
 			return adpacer.TimeBatch{}, fmt.Errorf("everhour: pull time: %w", err)

@@ -144,9 +144,13 @@ func TestReconcileTable(t *testing.T) {
 // plus the fixed calls (users, project pages, task pages per project).
 func TestSync50kRecordsFewestRequests(t *testing.T) {
 	const n = 50000
-	for _, limit := range []int{everhour.MaxTimePageLimit, 2000} {
-		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
-			e := newEnv(t, time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC), everhour.Config{TimePageLimit: limit}, everhourtest.Options{})
+	for _, tc := range []struct {
+		limit    int
+		skipList bool
+	}{{everhour.MaxTimePageLimit, true}, {2000, false}} {
+		limit := tc.limit
+		t.Run(fmt.Sprintf("limit %d skip task listing %v", limit, tc.skipList), func(t *testing.T) {
+			e := newEnv(t, time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC), everhour.Config{TimePageLimit: limit, SkipTaskListing: tc.skipList}, everhourtest.Options{})
 			must(t, e.fake.AddProject(everhourtest.Project{ID: "tr:board1", Name: "Bank ads"}))
 			must(t, e.fake.AddProject(everhourtest.Project{ID: "ev:2", Name: "Internal"}))
 			var users []int64
@@ -180,8 +184,14 @@ func TestSync50kRecordsFewestRequests(t *testing.T) {
 				timePages++
 			}
 			// users 1 + projects 1 (short page) + tasks: board1 has 300 tasks
-			// = 2 pages of 250, ev:2 has none = 1 page.
+			// = 2 pages of 250, ev:2 has none = 1 page (unless skipped).
 			fixed := 1 + 1 + 2 + 1
+			if tc.skipList {
+				fixed = 1 + 1
+			}
+			if len(b.Tasks) != 300 {
+				t.Errorf("tasks = %d, want 300", len(b.Tasks))
+			}
 			if got := st.ByRoute["GET /team/time"]; got != timePages {
 				t.Errorf("time pages = %d, want %d", got, timePages)
 			}
@@ -191,8 +201,8 @@ func TestSync50kRecordsFewestRequests(t *testing.T) {
 			if st.RateLimited != 0 || st.MaxInWindow > 20 {
 				t.Errorf("rate limit: %d 429s, max %d requests in 10 s (limit 20)", st.RateLimited, st.MaxInWindow)
 			}
-			t.Logf("50,000 records, limit %d: %d requests (%d time pages + %d fixed), max %d per 10 s, 0 429s, %v virtual time",
-				limit, st.Requests, timePages, fixed, st.MaxInWindow, e.clock.Now().Sub(start))
+			t.Logf("50,000 records, limit %d, skip task listing %v: %d requests (%d time pages + %d fixed), max %d per 10 s, 0 429s, %v virtual time",
+				limit, tc.skipList, st.Requests, timePages, fixed, st.MaxInWindow, e.clock.Now().Sub(start))
 		})
 	}
 }
