@@ -215,11 +215,6 @@ func (c *Client) readAccount(ctx context.Context, ids []int64) (*accountState, e
 	return a, nil
 }
 
-type statKey struct {
-	campaign int64
-	start    int64
-}
-
 // Pull implements connectors.AdSource with four search operations whatever
 // the number of campaigns or rows: campaigns, ad groups, hourly statistics
 // from req.StatsFrom to today (account zone), and ad policy status. The
@@ -265,6 +260,12 @@ func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpace
 	return batch, nil
 }
 
+// span is one account-local hour of the statistics window.
+type span struct {
+	start, end time.Time
+	started    bool // began before now: reported, zero if Google omits it
+}
+
 func (c *Client) pullStats(ctx context.Context, a *accountState, from, today, now time.Time) ([]adpacer.Stat, error) {
 	query, err := gaql.Select("campaign.id", "segments.date", "segments.hour",
 		"metrics.cost_micros", "metrics.clicks", "metrics.impressions", "metrics.conversions").
@@ -274,11 +275,41 @@ func (c *Client) pullStats(ctx context.Context, a *accountState, from, today, no
 	if err != nil {
 		return nil, err
 	}
-	type acc struct {
-		start, end time.Time
-		stat       adpacer.Stat
+	// The hours of the window are the same for every campaign: compute
+	// them once. slot[day*24+h] is the span index of that local hour, -1
+	// for the hour a spring-forward day skips.
+	days := int(today.Sub(from).Hours()/24) + 1
+	var spans []span
+	slot := make([]int, days*24)
+	for di := 0; di < days; di++ {
+		d := from.AddDate(0, 0, di)
+		for h := 0; h < 24; h++ {
+			start, end, ok := hourSpan(a.loc, d, h)
+			if !ok {
+				slot[di*24+h] = -1
+				continue
+			}
+			slot[di*24+h] = len(spans)
+			spans = append(spans, span{start: start, end: end, started: start.Before(now)})
+		}
 	}
-	got := map[statKey]*acc{}
+	type series struct {
+		stats []adpacer.Stat
+		seen  []bool
+	}
+	byCampaign := map[int64]*series{}
+	var extra []int64 // campaigns seen only in statistics
+	get := func(id int64) *series {
+		s := byCampaign[id]
+		if s == nil {
+			s = &series{stats: make([]adpacer.Stat, len(spans)), seen: make([]bool, len(spans))}
+			byCampaign[id] = s
+			if a.byID[id] == nil {
+				extra = append(extra, id)
+			}
+		}
+		return s
+	}
 	err = c.SearchStream(ctx, query, func(raw json.RawMessage) error {
 		var r row
 		if err := decodeRow(raw, &r); err != nil {
@@ -286,74 +317,66 @@ func (c *Client) pullStats(ctx context.Context, a *accountState, from, today, no
 		}
 		id := int64(r.Campaign.ID)
 		day, err := time.Parse(time.DateOnly, r.Segments.Date)
-		if err != nil || r.Segments.Hour < 0 || r.Segments.Hour > 23 || id <= 0 {
-			return fmt.Errorf("%w: stats row with campaign %d, date %q, hour %d", errBadRow, id, r.Segments.Date, r.Segments.Hour)
+		di := int(day.Sub(from).Hours() / 24)
+		if err != nil || di < 0 || di >= days || r.Segments.Hour < 0 || r.Segments.Hour > 23 || id <= 0 {
+			return fmt.Errorf("%w: stats row outside the requested window: campaign %d, date %q, hour %d", errBadRow, id, r.Segments.Date, r.Segments.Hour)
 		}
 		m := r.Metrics
 		if m.CostMicros < 0 || m.Clicks < 0 || m.Impressions < 0 || m.Conversions < 0 {
 			return fmt.Errorf("%w: negative metrics for campaign %d at %s %02d:00", errBadRow, id, r.Segments.Date, r.Segments.Hour)
 		}
-		start, end, ok := hourSpan(a.loc, day, r.Segments.Hour)
-		if !ok {
+		i := slot[di*24+r.Segments.Hour]
+		if i < 0 {
 			// An hour that does not exist on a spring-forward day: keep the
 			// money by folding it into the next hour rather than dropping it.
 			c.log.Warn("google ads reported a non-existent local hour; folding it into the next hour",
 				zap.String("customer", c.cid), zap.Int64("campaign", id),
 				zap.String("date", r.Segments.Date), zap.Int("hour", r.Segments.Hour))
-			if start, end, ok = hourSpan(a.loc, day, r.Segments.Hour+1); !ok || r.Segments.Hour == 23 {
+			if k := di*24 + r.Segments.Hour + 1; k < len(slot) && slot[k] >= 0 {
+				i = slot[k]
+			} else {
 				return fmt.Errorf("%w: hour %d of %s does not exist in %s", errBadRow, r.Segments.Hour, r.Segments.Date, a.timeZone)
 			}
 		}
-		k := statKey{id, start.Unix()}
-		x := got[k]
-		if x == nil {
-			x = &acc{start: start, end: end, stat: adpacer.Stat{
-				Campaign: adpacer.NewCampaignID(adpacer.GoogleAds, strconv.FormatInt(id, 10)), Start: start, End: end,
-			}}
-			got[k] = x
-		}
-		x.stat.Cost += adpacer.Micros(m.CostMicros)
-		x.stat.Clicks += int64(m.Clicks)
-		x.stat.Impressions += int64(m.Impressions)
-		x.stat.Conversions += m.Conversions
+		s := get(id)
+		st := &s.stats[i]
+		s.seen[i] = true
+		st.Cost += adpacer.Micros(m.CostMicros)
+		st.Clicks += int64(m.Clicks)
+		st.Impressions += int64(m.Impressions)
+		st.Conversions += m.Conversions
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("google ads %s: read hourly statistics: %w", c.cid, err)
 	}
-	// Zero-fill every started hour of the window for campaigns that exist.
-	for _, id := range a.order {
+	sort.Slice(extra, func(i, j int) bool { return extra[i] < extra[j] })
+	var out []adpacer.Stat
+	for _, id := range append(append([]int64(nil), a.order...), extra...) {
 		cs := a.byID[id]
-		if cs.status == "REMOVED" {
+		live := cs != nil && cs.status != "REMOVED"
+		s := byCampaign[id]
+		if s == nil && !live {
 			continue
 		}
-		cid := adpacer.NewCampaignID(adpacer.GoogleAds, strconv.FormatInt(id, 10))
-		for d := from; !d.After(today); d = d.AddDate(0, 0, 1) {
-			for h := 0; h < 24; h++ {
-				start, end, ok := hourSpan(a.loc, d, h)
-				if !ok || !start.Before(now) {
-					continue
-				}
-				k := statKey{id, start.Unix()}
-				if got[k] == nil {
-					got[k] = &acc{start: start, end: end, stat: adpacer.Stat{Campaign: cid, Start: start, End: end}}
-				}
+		if s == nil {
+			s = get(id)
+		}
+		campaign := adpacer.NewCampaignID(adpacer.GoogleAds, strconv.FormatInt(id, 10))
+		for i, sp := range spans {
+			// Every started hour of a live campaign is reported, zero when
+			// Google omits the row, so a restatement to zero overwrites.
+			if !s.seen[i] && !(live && sp.started) {
+				continue
 			}
+			st := s.stats[i]
+			st.Campaign, st.Start, st.End = campaign, sp.start, sp.end
+			if err := st.Validate(); err != nil {
+				return nil, fmt.Errorf("google ads %s: %w", c.cid, err)
+			}
+			out = append(out, st)
 		}
 	}
-	out := make([]adpacer.Stat, 0, len(got))
-	for _, x := range got {
-		if err := x.stat.Validate(); err != nil {
-			return nil, fmt.Errorf("google ads %s: %w", c.cid, err)
-		}
-		out = append(out, x.stat)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Campaign != out[j].Campaign {
-			return out[i].Campaign < out[j].Campaign
-		}
-		return out[i].Start.Before(out[j].Start)
-	})
 	return out, nil
 }
 
