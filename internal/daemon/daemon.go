@@ -1,0 +1,335 @@
+// Package daemon builds the running daemon from a validated configuration:
+// the store, one connector per configured instance (with its persisting OAuth
+// source), the pacing cycle, the scheduled jobs and the HTTP handlers. It is
+// the only place that knows every concrete type; cmd/adpacer calls it, and
+// so does `adpacer demo` with the in-repo fakes behind the same config.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/oauth2"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors/everhour"
+	"github.com/adpacer/adpacer/connectors/googleads"
+	"github.com/adpacer/adpacer/connectors/trello"
+	"github.com/adpacer/adpacer/connectors/yandexdirect"
+	"github.com/adpacer/adpacer/internal/config"
+	"github.com/adpacer/adpacer/internal/cycle"
+	"github.com/adpacer/adpacer/internal/httpx"
+	"github.com/adpacer/adpacer/internal/oauthx"
+	"github.com/adpacer/adpacer/internal/schedule"
+	"github.com/adpacer/adpacer/internal/status"
+	"github.com/adpacer/adpacer/pacing"
+	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/store/postgres"
+	"github.com/adpacer/adpacer/store/sqlite"
+)
+
+// Default OAuth token endpoints.
+const (
+	YandexTokenURL = "https://oauth.yandex.ru/token"
+	GoogleTokenURL = "https://oauth2.googleapis.com/token"
+)
+
+// OpenStore opens the store the configuration names, without migrating.
+// SQLite takes an exclusive process lock unless shared is set (backup,
+// migrate status may run beside the daemon).
+func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, shared bool) (store.Store, error) {
+	switch cfg.Store.Driver {
+	case "sqlite":
+		return sqlite.Open(ctx, cfg.Store.SQLite.Path, sqlite.Options{Now: now, NoProcessLock: shared})
+	case "postgres":
+		return postgres.Open(ctx, cfg.Store.Postgres.DSN.Reveal(), postgres.Options{Now: now})
+	}
+	return nil, fmt.Errorf("store.driver %q: want sqlite or postgres", cfg.Store.Driver)
+}
+
+// Options are what Build needs besides the configuration.
+type Options struct {
+	Config   *config.Config
+	Store    store.Store
+	Logger   *zap.Logger
+	Registry prometheus.Registerer
+	// Now is the daemon's clock (demo: accelerated); nil is time.Now.
+	Now func() time.Time
+	// Clock drives connector back-off and waits; nil is the system clock.
+	Clock httpx.Clock
+	// Epoch returns this replica's leader epoch (fences ledger writes).
+	Epoch func() int64
+	// Transport under every connector (tests); nil is the default.
+	Transport http.RoundTripper
+}
+
+// Daemon is the wired daemon.
+type Daemon struct {
+	Runner  *cycle.Runner
+	cfg     *config.Config
+	st      store.Store
+	log     *zap.Logger
+	jobs    []schedule.Job
+	status  http.Handler
+	webhook http.Handler
+	// BoardURL links the status page to the alert board.
+	BoardURL string
+}
+
+// Build wires every configured connector into the cycle.
+func Build(ctx context.Context, o Options) (*Daemon, error) {
+	cfg := o.Config
+	if cfg == nil || o.Store == nil || o.Epoch == nil {
+		return nil, errors.New("daemon: Config, Store and Epoch are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Clock == nil {
+		o.Clock = httpx.SystemClock{}
+	}
+	httpm, err := httpx.NewMetrics(o.Registry)
+	if err != nil {
+		return nil, err
+	}
+	expiry, err := oauthx.NewExpiryGauge(o.Registry)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, st: o.Store, log: o.Logger}
+	mode, err := cycle.ParseMode(cfg.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("mode: %w", err)
+	}
+	lineModes := map[string]cycle.Mode{}
+	for _, l := range cfg.Pacing.BudgetLines {
+		if l.Mode != "" {
+			m, err := cycle.ParseMode(l.Mode)
+			if err != nil {
+				return nil, fmt.Errorf("pacing.budget_lines %s mode: %w", l.ID, err)
+			}
+			lineModes[l.ID] = m
+		}
+	}
+	copts := cycle.Options{
+		Store: o.Store, Now: o.Now, Logger: o.Logger.Named("cycle"), Registerer: o.Registry,
+		Lines:  func(now time.Time) ([]pacing.Line, error) { return cfg.Lines(now, pacing.ParseLinesCSV) },
+		Policy: cfg.Policy(), Mode: mode, LineModes: lineModes, Epoch: o.Epoch,
+	}
+	breakerOf := func(id string) *httpx.Breaker {
+		return httpx.NewBreaker(id, 5, 5*time.Minute, o.Now, httpm)
+	}
+	for _, y := range cfg.Connectors.YandexDirect {
+		ts, err := tokenSource(y.ID, y.OAuth, YandexTokenURL, o, expiry, httpm)
+		if err != nil {
+			return nil, err
+		}
+		c, err := yandexdirect.New(yandexdirect.Config{
+			ID: y.ID, BaseURL: y.BaseURL, ClientLogin: y.ClientLogin, UseOperatorUnits: y.UseOperatorUnits,
+			Language: y.AcceptLanguage, Goals: y.Goals, MaxInFlight: y.MaxInFlight, Timeout: y.Timeout.D(),
+		}, ts, yandexdirect.Options{Registerer: o.Registry, HTTPMetrics: httpm, Logger: o.Logger.Named("yandex_direct"),
+			Transport: o.Transport, Clock: o.Clock, Edits: &auditEdits{st: o.Store}})
+		if err != nil {
+			return nil, fmt.Errorf("connectors.yandex_direct %s: %w", y.ID, err)
+		}
+		copts.Ads = append(copts.Ads, cycle.AdInstance{ID: y.ID, Platform: adpacer.YandexDirect, Account: y.ClientLogin,
+			Source: c, Actuator: c, Breaker: breakerOf(y.ID)})
+	}
+	for _, g := range cfg.Connectors.GoogleAds {
+		ts, err := tokenSource(g.ID, g.OAuth, GoogleTokenURL, o, expiry, httpm)
+		if err != nil {
+			return nil, err
+		}
+		c, err := googleads.New(googleads.Options{
+			CustomerID: g.CustomerID, LoginCustomerID: g.LoginCustomerID, DeveloperToken: g.DeveloperToken.Reveal(),
+			TokenSource: ts, BaseURL: g.BaseURL, Version: g.APIVersion, AccessLevel: googleads.AccessLevel(g.AccessLevel),
+			HTTP:       httpx.Options{Metrics: httpm, Timeout: g.Timeout.D(), Transport: o.Transport, Clock: o.Clock},
+			Registerer: o.Registry, Logger: o.Logger.Named("google_ads"), Now: o.Now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("connectors.google_ads %s: %w", g.ID, err)
+		}
+		copts.Ads = append(copts.Ads, cycle.AdInstance{ID: g.ID, Platform: adpacer.GoogleAds, Account: strings.ReplaceAll(g.CustomerID, "-", ""),
+			Source: c, Actuator: c, Breaker: breakerOf(g.ID)})
+	}
+	for _, t := range cfg.Connectors.Trello {
+		c, err := trello.New(trello.Config{Key: t.Key.Reveal(), Token: t.Token.Reveal(), BaseURL: t.BaseURL, Timeout: t.Timeout.D(),
+			Metrics: httpm, Logger: o.Logger.Named("trello"), Transport: o.Transport, Clock: o.Clock})
+		if err != nil {
+			return nil, fmt.Errorf("connectors.trello %s: %w", t.ID, err)
+		}
+		if len(t.Boards) > 0 {
+			bs, err := trello.NewBoardSync(c, trello.SyncOptions{Boards: t.Boards, Logger: o.Logger.Named("trello")})
+			if err != nil {
+				return nil, fmt.Errorf("connectors.trello %s: %w", t.ID, err)
+			}
+			copts.Boards = append(copts.Boards, cycle.BoardInstance{ID: t.ID, Source: bs})
+		}
+		if t.Alerts.Board == "" || copts.Sink != nil {
+			continue
+		}
+		lists := trello.ListNames{Alerts: t.Alerts.Lists.Alerts, Resolved: t.Alerts.Lists.Resolved,
+			Approvals: t.Alerts.Lists.Approvals, Approved: t.Alerts.Lists.Approved, Rejected: t.Alerts.Lists.Rejected}
+		sink, err := trello.NewAlertSink(c, o.Store, trello.AlertOptions{
+			BoardID: t.Alerts.Board, Lists: lists, CommentInterval: t.Alerts.CommentInterval.D(),
+			HealthyCycles: t.Alerts.ResolveAfterHealthyCycles, ReopenWindow: t.Alerts.ReopenWindow.D(),
+			MaxNewCards: t.Alerts.MaxNewCardsPerCycle, Clock: o.Now, Logger: o.Logger.Named("alerts"),
+			OutageSource: outageSource,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("connectors.trello %s alerts: %w", t.ID, err)
+		}
+		copts.Sink = sink
+		ap, err := trello.NewApprovals(c, trello.ApprovalOptions{BoardID: t.Alerts.Board, Lists: lists,
+			Expiry: t.Alerts.ApprovalExpiry.D(), Clock: o.Now, Logger: o.Logger.Named("approvals")})
+		if err != nil {
+			return nil, fmt.Errorf("connectors.trello %s approvals: %w", t.ID, err)
+		}
+		copts.Approvals = approver{ap}
+		d.BoardURL = boardURL(t.BaseURL, t.Alerts.Board)
+		if t.Webhook.Enabled {
+			wh, err := trello.NewWebhookHandler(trello.WebhookOptions{Secret: t.Webhook.Secret.Reveal(), CallbackURL: t.Webhook.CallbackURL,
+				Logger: o.Logger.Named("webhook"), Notify: func(trello.WebhookEvent) {}})
+			if err != nil {
+				return nil, fmt.Errorf("connectors.trello %s webhook: %w", t.ID, err)
+			}
+			d.webhook = wh
+		}
+	}
+	var hours []hoursSource
+	for _, e := range cfg.Connectors.Everhour {
+		c, err := everhour.New(everhour.Config{BaseURL: e.BaseURL, APIKey: e.APIKey.Reveal(), Timeout: e.Timeout.D()},
+			everhour.Deps{Logger: o.Logger.Named("everhour"), HTTPMetrics: httpm, Transport: o.Transport, Clock: o.Clock})
+		if err != nil {
+			return nil, fmt.Errorf("connectors.everhour %s: %w", e.ID, err)
+		}
+		copts.Times = append(copts.Times, cycle.TimeInstance{ID: e.ID, Source: c, RereadDays: e.RereadDays})
+		hs, err := newHoursSource(e, o.Registry)
+		if err != nil {
+			return nil, fmt.Errorf("connectors.everhour %s: %w", e.ID, err)
+		}
+		hours = append(hours, hs)
+	}
+	if len(hours) > 0 {
+		copts.ExtraAlerts = func(ctx context.Context, now time.Time) ([]adpacer.Alert, error) {
+			return hoursAlerts(ctx, o.Store, now, hours)
+		}
+	}
+	r, err := cycle.New(copts)
+	if err != nil {
+		return nil, err
+	}
+	d.Runner = r
+	if d.jobs, err = d.buildJobs(copts); err != nil {
+		return nil, err
+	}
+	h, err := status.Handler(status.Options{Status: r.LastStatus, Store: o.Store, BoardURL: d.BoardURL, Title: cfg.InstanceName})
+	if err != nil {
+		return nil, err
+	}
+	d.status = h
+	return d, nil
+}
+
+// tokenSource picks the OAuth source of a connector: a refresh token through
+// the persisting oauthx source, or a static long-lived access token.
+func tokenSource(id string, o config.OAuth, defaultURL string, opt Options, expiry *prometheus.GaugeVec, m *httpx.Metrics) (oauth2.TokenSource, error) {
+	if o.RefreshToken.IsZero() {
+		if o.AccessToken.IsZero() {
+			return nil, fmt.Errorf("connector %s: no refresh_token or access_token configured", id)
+		}
+		return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.AccessToken.Reveal()}), nil
+	}
+	url := o.TokenURL
+	if url == "" {
+		url = defaultURL
+	}
+	hc, err := httpx.New(httpx.Options{Name: "oauth", Metrics: m, Timeout: 30 * time.Second, MaxAttempts: 3, Transport: opt.Transport, Clock: opt.Clock})
+	if err != nil {
+		return nil, err
+	}
+	return oauthx.New(oauthx.Config{Name: id, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(), TokenURL: url,
+		RefreshToken: o.RefreshToken.Reveal(), Store: opt.Store, HTTPClient: hc.HTTPClient(), Now: opt.Now, Expiry: expiry})
+}
+
+// outageSource groups outage alerts by the source named in their key
+// ("stale:<source>") so an outage is one card.
+func outageSource(a adpacer.Alert) string {
+	if _, src, ok := strings.Cut(a.Key, ":"); ok {
+		return src
+	}
+	return string(a.Campaign.Platform())
+}
+
+func boardURL(base, board string) string {
+	base = strings.TrimRight(base, "/")
+	if base == "" || strings.Contains(base, "api.trello.com") {
+		return "https://trello.com/b/" + board
+	}
+	// The in-repo fake serves its HTML view next to its API.
+	return strings.TrimSuffix(base, "/1") + "/b/" + board
+}
+
+type approver struct{ a *trello.Approvals }
+
+func (p approver) Request(ctx context.Context, a adpacer.Action, detail string) error {
+	return p.a.Request(ctx, a, detail)
+}
+
+func (p approver) Decisions(ctx context.Context) ([]cycle.Decision, error) {
+	ds, err := p.a.Decisions(ctx)
+	out := make([]cycle.Decision, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, cycle.Decision{Key: d.Key, Approved: d.Verdict == trello.VerdictApproved,
+			Expired: d.Verdict == trello.VerdictExpired, By: d.By, At: d.At})
+	}
+	return out, err
+}
+
+func (p approver) Close(ctx context.Context, key adpacer.ActionKey, outcome string) error {
+	return p.a.Close(ctx, key, outcome)
+}
+
+// auditEdits counts Yandex daily-budget edits per Moscow day from the
+// audit log, so the three-edits rule survives restarts without a table of
+// its own.
+type auditEdits struct{ st store.Store }
+
+func (a *auditEdits) BudgetEdits(ctx context.Context, campaign adpacer.CampaignID, day string) (int, error) {
+	msk, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		return 0, err
+	}
+	start, err := time.ParseInLocation(time.DateOnly, day, msk)
+	if err != nil {
+		return 0, fmt.Errorf("budget edits: day %q: %w", day, err)
+	}
+	end := start.AddDate(0, 0, 1)
+	entries, err := a.st.Audit(ctx, start, 0)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Campaign == campaign && e.Kind == string(adpacer.SetDailyBudget) && e.Outcome == string(adpacer.ActionApplied) && e.At.Before(end) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// SetBudgetEdits is a no-op: the audit entry the cycle writes for each
+// applied edit is the count.
+func (a *auditEdits) SetBudgetEdits(context.Context, adpacer.CampaignID, string, int) error { return nil }

@@ -1,0 +1,103 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors/everhour"
+	"github.com/adpacer/adpacer/internal/config"
+	"github.com/adpacer/adpacer/store"
+)
+
+// hoursSource is one Everhour instance's paid-hours budget configuration.
+type hoursSource struct {
+	id      string
+	budgets everhour.BudgetConfig
+	alerts  everhour.AlertConfig
+	metrics *everhour.Metrics
+}
+
+func newHoursSource(e config.Everhour, reg prometheus.Registerer) (hoursSource, error) {
+	msk, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		return hoursSource{}, err
+	}
+	cal := everhour.DefaultCalendar()
+	switch e.HolidayCalendar {
+	case "", "ru":
+	case "none":
+		cal = nil
+	default:
+		if cal, err = everhour.LoadCalendar(e.HolidayCalendar); err != nil {
+			return hoursSource{}, fmt.Errorf("holiday_calendar: %w", err)
+		}
+	}
+	hs := hoursSource{id: e.ID, budgets: everhour.BudgetConfig{Location: msk, Calendar: cal}}
+	for _, p := range e.Projects {
+		hs.budgets.Projects = append(hs.budgets.Projects, everhour.ProjectBudget{ProjectID: p.Project, Seconds: int64(p.MonthlyHours * 3600), Period: "monthly"})
+	}
+	if len(e.ThresholdsPct) > 0 {
+		hs.alerts.WarnUsedPercent = int64(e.ThresholdsPct[0])
+		if len(e.ThresholdsPct) > 1 {
+			hs.alerts.CriticalUsedPercent = int64(e.ThresholdsPct[len(e.ThresholdsPct)-1])
+		}
+	}
+	m, err := everhour.NewMetrics(reg, 50)
+	if err != nil {
+		return hoursSource{}, err
+	}
+	hs.metrics = m
+	return hs, nil
+}
+
+// ReportInput loads everything the hours report and the burn alerts read.
+func ReportInput(ctx context.Context, st store.Store, from, to string) (everhour.ReportInput, error) {
+	var in everhour.ReportInput
+	var err error
+	if in.Records, err = st.TimeRecords(ctx, from, to); err != nil {
+		return in, err
+	}
+	if in.Tasks, err = st.EverhourTasks(ctx); err != nil {
+		return in, err
+	}
+	if in.Users, err = st.EverhourUsers(ctx); err != nil {
+		return in, err
+	}
+	if in.Projects, err = st.EverhourProjects(ctx); err != nil {
+		return in, err
+	}
+	if in.Cards, err = st.Cards(ctx, ""); err != nil {
+		return in, err
+	}
+	if in.Lists, err = st.Lists(ctx, ""); err != nil {
+		return in, err
+	}
+	if in.Labels, err = st.Labels(ctx, ""); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+func hoursAlerts(ctx context.Context, st store.Store, now time.Time, srcs []hoursSource) ([]adpacer.Alert, error) {
+	msk, _ := time.LoadLocation("Europe/Moscow")
+	t := now.In(msk)
+	from := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -7).Format(time.DateOnly)
+	in, err := ReportInput(ctx, st, from, t.Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("hours alerts: %w", err)
+	}
+	var out []adpacer.Alert
+	for _, s := range srcs {
+		alerts, statuses, err := everhour.Alerts(now, in, s.budgets, s.alerts)
+		if err != nil {
+			return out, fmt.Errorf("hours alerts %s: %w", s.id, err)
+		}
+		s.metrics.Observe(statuses)
+		out = append(out, alerts...)
+	}
+	return out, nil
+}
