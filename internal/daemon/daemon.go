@@ -332,4 +332,6 @@ func (a *auditEdits) BudgetEdits(ctx context.Context, campaign adpacer.CampaignI
 
 // SetBudgetEdits is a no-op: the audit entry the cycle writes for each
 // applied edit is the count.
-func (a *auditEdits) SetBudgetEdits(context.Context, adpacer.CampaignID, string, int) error { return nil }
+func (a *auditEdits) SetBudgetEdits(context.Context, adpacer.CampaignID, string, int) error {
+	return nil
+}
