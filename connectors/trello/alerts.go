@@ -17,7 +17,6 @@ import (
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/pacing"
-	"github.com/adpacer/adpacer/store"
 )
 
 // AlertStore keeps one adpacer.AlertState per alert key. The real store
@@ -244,7 +243,8 @@ func (s *AlertSink) Sync(ctx context.Context, firing []adpacer.Alert) error {
 				continue
 			}
 			if !promoted {
-				overflow = append(overflow, a)
+				overflow = append(overflow, a) // syncRollup records its state
+				continue
 			}
 			errs = append(errs, s.put(ctx, prev, next, stored))
 			continue
@@ -273,13 +273,22 @@ func (s *AlertSink) Sync(ctx context.Context, firing []adpacer.Alert) error {
 		}
 		errs = append(errs, s.put(ctx, st, next, true))
 	}
-	errs = append(errs, s.syncRollup(ctx, cyc, rollup, overflow))
+	errs = append(errs, s.syncRollup(ctx, cyc, rollup, overflow, byKey))
 	return errors.Join(errs...)
 }
 
+// lastSeenGranularity: a state whose only change is LastSeenAt is written
+// at most this often, so a steady cycle with hundreds of firing alerts does
+// not rewrite every row (LastSeenAt only feeds the reopen window).
+const lastSeenGranularity = 10 * time.Minute
+
 func (s *AlertSink) put(ctx context.Context, prev, next adpacer.AlertState, had bool) error {
-	if had && prev == next {
-		return nil
+	if had {
+		same := prev
+		same.LastSeenAt = next.LastSeenAt
+		if same == next && next.LastSeenAt.Sub(prev.LastSeenAt) < lastSeenGranularity {
+			return nil
+		}
 	}
 	if err := s.store.PutAlert(ctx, next); err != nil {
 		return fmt.Errorf("trello: save alert state %q: %w", next.Key, err)
@@ -751,7 +760,7 @@ func (s *AlertSink) healthy(ctx context.Context, cyc *cycle, st adpacer.AlertSta
 
 // syncRollup keeps one roll-up card listing the alerts beyond the cap,
 // updating its description when the set changes, never duplicating it.
-func (s *AlertSink) syncRollup(ctx context.Context, cyc *cycle, st adpacer.AlertState, overflow []adpacer.Alert) error {
+func (s *AlertSink) syncRollup(ctx context.Context, cyc *cycle, st adpacer.AlertState, overflow []adpacer.Alert, known map[string]adpacer.AlertState) error {
 	now := cyc.now
 	had := st.Key != ""
 	prev := st
@@ -823,7 +832,7 @@ func (s *AlertSink) syncRollup(ctx context.Context, cyc *cycle, st adpacer.Alert
 		if err := s.put(ctx, prev, st, had); err != nil {
 			return err
 		}
-		return s.pointAtRollup(ctx, st.CardID, overflow, now)
+		return s.pointAtRollup(ctx, st.CardID, overflow, known, now)
 	case silenced || st.Fingerprint != fp || st.Status != adpacer.AlertOpen || card.IDList == s.kit.list(s.opts.Lists.Resolved):
 		args := trello.Arguments{"name": name, "desc": desc}
 		if card.Closed {
@@ -851,22 +860,18 @@ func (s *AlertSink) syncRollup(ctx context.Context, cyc *cycle, st adpacer.Alert
 	if err := s.put(ctx, prev, st, had); err != nil {
 		return err
 	}
-	return s.pointAtRollup(ctx, st.CardID, overflow, now)
+	return s.pointAtRollup(ctx, st.CardID, overflow, known, now)
 }
 
 // pointAtRollup records the roll-up card as the card of each overflowing
 // alert, so they stay there (and do not each take a card next cycle) while
 // they keep firing.
-func (s *AlertSink) pointAtRollup(ctx context.Context, cardID string, overflow []adpacer.Alert, now time.Time) error {
+func (s *AlertSink) pointAtRollup(ctx context.Context, cardID string, overflow []adpacer.Alert, known map[string]adpacer.AlertState, now time.Time) error {
 	var errs []error
 	for _, a := range overflow {
-		cur, err := s.store.GetAlert(ctx, a.Key)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		cur, had := known[a.Key]
+		if !had {
 			cur = adpacer.AlertState{Key: a.Key, OpenedAt: now}
-		case err != nil:
-			errs = append(errs, fmt.Errorf("trello: read alert state %q: %w", a.Key, err))
-			continue
 		}
 		next := cur
 		next.CardID, next.Status, next.Severity, next.Fingerprint, next.LastSeenAt, next.HealthyCycles, next.ResolvedAt =
@@ -874,7 +879,7 @@ func (s *AlertSink) pointAtRollup(ctx context.Context, cardID string, overflow [
 		if next.OpenedAt.IsZero() || cur.Status == adpacer.AlertResolved {
 			next.OpenedAt = now
 		}
-		errs = append(errs, s.put(ctx, cur, next, err == nil))
+		errs = append(errs, s.put(ctx, cur, next, had))
 	}
 	return errors.Join(errs...)
 }
