@@ -119,6 +119,7 @@ type Client struct {
 	rnd    func() float64
 	log    *zap.Logger
 	zone   *time.Location
+	moscow *time.Location
 	sem    chan struct{}
 	edits  EditLedger
 	m      *metrics
@@ -226,6 +227,10 @@ func New(cfg Config, ts oauth2.TokenSource, opts Options) (*Client, error) {
 	if opts.Edits == nil {
 		opts.Edits = NewMemoryEditLedger()
 	}
+	msk, err := loadZone("Europe/Moscow")
+	if err != nil {
+		return nil, fmt.Errorf("yandexdirect %s: %w", cfg.ID, err)
+	}
 	hc, err := httpx.New(httpx.Options{
 		Name:        "yandex_direct",
 		Timeout:     cfg.Timeout,
@@ -249,7 +254,7 @@ func New(cfg Config, ts oauth2.TokenSource, opts Options) (*Client, error) {
 	}
 	return &Client{
 		cfg: cfg, base: base, ts: ts, http: hc, clock: opts.Clock, rnd: opts.Rand,
-		log: opts.Logger.With(zap.String("connector", cfg.ID)), zone: zone,
+		log: opts.Logger.With(zap.String("connector", cfg.ID)), zone: zone, moscow: msk,
 		sem: make(chan struct{}, cfg.MaxInFlight), edits: opts.Edits, m: m,
 		alerts: map[string]adpacer.Alert{},
 	}, nil
@@ -407,7 +412,10 @@ func (c *Client) observeUnits(service, method, h string) {
 	c.m.limit.WithLabelValues(c.cfg.ID).Set(float64(limit))
 	now := c.clock.Now()
 	c.points.mu.Lock()
-	if c.points.known && remaining > c.points.remaining-spent {
+	// An accrual adds limit/24; requiring half of that filters out the
+	// small apparent increases of responses to concurrent calls arriving
+	// out of order.
+	if c.points.known && limit >= 48 && remaining-(c.points.remaining-spent) >= limit/48 {
 		c.points.lastAccrual = now
 	}
 	c.points.known, c.points.remaining, c.points.limit = true, remaining, limit

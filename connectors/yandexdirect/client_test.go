@@ -358,12 +358,12 @@ func TestApplyRejectsBadActions(t *testing.T) {
 func TestSyncSurvivesTwentyPercentFailures(t *testing.T) {
 	build := func(faults bool) (adpacer.AdBatch, map[string]int) {
 		e := newEnv(t, yandexdirecttest.Options{Seed: 7, DailyUnits: 1_000_000})
-		ids := e.addCampaigns(400, 2)
+		ids := e.addCampaigns(300, 2)
 		e.seedSpend(ids, 10)
 		if faults {
-			e.fake.SetFaults(yandexdirecttest.Faults{ErrorRate: 0.17, Codes: []int{506, 1000, 1001, 1002}, HangRate: 0.03, Hang: 2 * time.Second})
+			e.fake.SetFaults(yandexdirecttest.Faults{ErrorRate: 0.17, Codes: []int{506, 1000, 1001, 1002}, HangRate: 0.03, Hang: 1500 * time.Millisecond})
 		}
-		c := e.client(t, func(c *yandexdirect.Config) { c.Timeout = 150 * time.Millisecond; c.Goals = []int64{555} })
+		c := e.client(t, func(c *yandexdirect.Config) { c.Timeout = 700 * time.Millisecond; c.Goals = []int64{555} })
 		b, err := c.Pull(context.Background(), pullReq(10))
 		if err != nil {
 			t.Fatalf("faults=%v: %v", faults, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors/yandexdirect"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"go.uber.org/zap"
@@ -178,5 +179,22 @@ func TestPullRejectsBadReportCells(t *testing.T) {
 				t.Fatalf("err = %v, want mention of %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Use-Operator-Units spends the agency's points, not the client's.
+func TestUseOperatorUnits(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	e.addCampaigns(3, 0)
+	c := e.client(t, func(c *yandexdirect.Config) { c.UseOperatorUnits = true })
+	clientBefore, agencyBefore := e.fake.Units(login).Remaining, e.fake.Units(agency).Remaining
+	if _, err := c.Observe(context.Background(), []adpacer.CampaignID{cid(100001)}); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.Units(login).Remaining != clientBefore || e.fake.Units(agency).Remaining != agencyBefore-11-15 {
+		t.Fatalf("client %d->%d, agency %d->%d", clientBefore, e.fake.Units(login).Remaining, agencyBefore, e.fake.Units(agency).Remaining)
+	}
+	if rem, lim, ok := c.Points(); !ok || rem != agencyBefore-26 || lim != 64000 {
+		t.Fatalf("Points() = %d/%d/%v", rem, lim, ok)
 	}
 }

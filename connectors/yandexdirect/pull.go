@@ -158,11 +158,7 @@ func (c *Client) toCampaign(ctx context.Context, a apiCampaign, now time.Time) (
 // platformDay is the Moscow date of t: daily budgets and their edit limit
 // run on Moscow time whatever the campaign's zone.
 func (c *Client) platformDay(t time.Time) string {
-	loc, err := loadZone("Europe/Moscow")
-	if err != nil {
-		loc = moscowFixed
-	}
-	return t.In(loc).Format("2006-01-02")
+	return t.In(c.moscow).Format("2006-01-02")
 }
 
 // Pull implements connectors.AdSource: campaigns (ceil(n/10000)
