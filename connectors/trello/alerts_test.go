@@ -291,7 +291,7 @@ func TestResolveReopenAndNewCardAfterWindow(t *testing.T) {
 func TestCommentOnlyWhenFingerprintChangesAndIntervalPassed(t *testing.T) {
 	se := newSinkEnv(t, AlertOptions{CommentInterval: time.Hour})
 	se.sync(t, overspend("x", adpacer.SeverityWarning, "1"))
-	for range 5 {
+	for range 2 {
 		se.clock.Advance(cycleEvery)
 		se.sync(t, overspend("x", adpacer.SeverityWarning, "1"))
 	}
