@@ -321,12 +321,12 @@ func (c *Client) send(ctx context.Context, method, op string, q url.Values, body
 	return nil
 }
 
-// escapeSegment escapes a path segment but keeps ":" as-is: the notes say
-// prefixed ids ("tr:abc") go in paths unescaped, and %3A is only inferred
-// to work. Everything else that is not safe in a segment ("/", "?", "#",
-// "%", spaces) is percent-encoded so an id can never change the route.
+// escapeSegment escapes one path segment. url.PathEscape keeps ":" as-is,
+// which is what the notes say prefixed ids ("tr:abc") need (%3A is only
+// inferred to work), and percent-encodes "/", "?", "#", "%", ";" and
+// spaces, so an id can never change the route.
 func escapeSegment(s string) string {
-	return strings.ReplaceAll(url.PathEscape(s), "%3A", ":")
+	return url.PathEscape(s)
 }
 
 func checkPrefixedID(id string) error {

@@ -3,6 +3,7 @@ package everhour_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"testing"
 	"time"
@@ -204,5 +205,39 @@ func TestSync50kRecordsFewestRequests(t *testing.T) {
 			t.Logf("50,000 records, limit %d, skip task listing %v: %d requests (%d time pages + %d fixed), max %d per 10 s, 0 429s, %v virtual time",
 				limit, tc.skipList, st.Requests, timePages, fixed, st.MaxInWindow, e.clock.Now().Sub(start))
 		})
+	}
+}
+
+// BenchmarkPullTime50k measures a complete pull of 50,000 records from the
+// fake (the fake's JSON encoding is included in the time).
+func BenchmarkPullTime50k(b *testing.B) {
+	clock := everhourtest.NewClock(time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC))
+	f := everhourtest.NewServer(everhourtest.Options{APIKey: canaryKey, Now: clock.Now, RateLimit: 1 << 30})
+	defer f.Close()
+	if err := f.AddProject(everhourtest.Project{ID: "tr:board1", Name: "Bank ads"}); err != nil {
+		b.Fatal(err)
+	}
+	u := f.AddUser("U", "u@example.com")
+	for c := range 300 {
+		if _, err := f.AddTrelloCardTask(fmt.Sprintf("card%03d", c), "Card", "tr:board1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 50000 {
+		if _, err := f.AddRecord(everhourtest.Record{UserID: u, Date: fmt.Sprintf("2026-11-%02d", 1+i%30), Seconds: int64(60 + i%7200), TaskID: fmt.Sprintf("tr:card%03d", i%300)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c, err := everhour.New(everhour.Config{BaseURL: f.URL(), APIKey: canaryKey, SkipTaskListing: true}, everhour.Deps{Transport: tr, Clock: clock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		batch, err := c.PullTime(context.Background(), "2026-11-01", "2026-11-30")
+		if err != nil || len(batch.Records) != 50000 {
+			b.Fatalf("%d records, %v", len(batch.Records), err)
+		}
 	}
 }
