@@ -28,6 +28,7 @@ func Run(t *testing.T, b Backend) {
 		{"CursorAtomicWithBatch", testCursorAtomic},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentMergeSameWeek", testConcurrentMerge},
+		{"ManyCampaignsOneWeek", testManyCampaigns},
 		{"PacingHistory", testPacingHistory},
 		{"SpendSnapshotsIdempotent", testSnapshots},
 		{"BoardBatch", testBoardBatch},
@@ -371,6 +372,47 @@ func testConcurrentMerge(t *testing.T, s store.Store, _ string, _ Backend) {
 		if st != hourStat(camp1, i, int64(i)) {
 			t.Fatalf("hour %d = %+v", i, st)
 		}
+	}
+}
+
+// testManyCampaigns merges hourly pulls of many campaigns into existing
+// week blocks (the SQLite backend reads them with one range scan).
+func testManyCampaigns(t *testing.T, s store.Store, _ string, _ Backend) {
+	ctx := ctxT(t)
+	cs := BenchCampaigns(80)
+	if err := SaveCampaigns(ctx, s, cs[:70]); err != nil {
+		t.Fatal(err)
+	}
+	var first, second []adpacer.Stat
+	for i, c := range cs[:70] {
+		first = append(first, hourStat(c.ID, 0, int64(i)), hourStat(c.ID, 200, int64(i)))
+	}
+	mustSave(t, s, "src", adpacer.AdBatch{Stats: first}, "1")
+	want := map[adpacer.CampaignID][]adpacer.Stat{}
+	for i, c := range cs {
+		if i%2 == 0 && i < 70 {
+			second = append(second, hourStat(c.ID, 0, int64(1000+i))) // restated
+			want[c.ID] = append(want[c.ID], hourStat(c.ID, 0, int64(1000+i)))
+		} else if i < 70 {
+			want[c.ID] = append(want[c.ID], hourStat(c.ID, 0, int64(i)))
+		}
+		second = append(second, hourStat(c.ID, 1, int64(2000+i)))
+		want[c.ID] = append(want[c.ID], hourStat(c.ID, 1, int64(2000+i)))
+		if i < 70 {
+			want[c.ID] = append(want[c.ID], hourStat(c.ID, 200, int64(i)))
+		}
+	}
+	mustSave(t, s, "src", adpacer.AdBatch{Campaigns: cs[70:], Stats: second}, "2")
+	got, err := s.Stats(ctx, nil, day0, day0.Add(30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotBy := map[adpacer.CampaignID][]adpacer.Stat{}
+	for _, st := range got {
+		gotBy[st.Campaign] = append(gotBy[st.Campaign], st)
+	}
+	if d := cmp.Diff(want, gotBy); d != "" {
+		t.Errorf("stats after merging 80 campaigns (-want +got):\n%s", d)
 	}
 }
 

@@ -345,24 +345,61 @@ func (s *Store) mergeBlocksSQLite(ctx context.Context, tx *sql.Tx, order []block
 		return err
 	}
 	defer up.Close()
-	var buf []byte
 	for _, bk := range order {
 		if bk.key >= 1<<32 || bk.key <= 0 {
 			return fmt.Errorf("campaign key %d out of the range the SQLite schema packs into wk", bk.key)
 		}
-		wk := bk.week<<32 | bk.key
-		var data []byte
-		if err := sel.QueryRowContext(ctx, wk).Scan(&data); err != nil && err != sql.ErrNoRows {
-			return err
+	}
+	var buf []byte
+	for lo := 0; lo < len(order); {
+		// order is sorted by (week, key): [lo, hi) is one week.
+		hi := lo
+		for hi < len(order) && order[hi].week == order[lo].week {
+			hi++
 		}
-		out, err := applyUpdates(data, groups[bk], buf)
-		if err != nil {
-			return fmt.Errorf("hourly stats block week %d campaign key %d: %w", bk.week, bk.key, err)
+		week := order[lo].week
+		// Many campaigns in one week (the hourly pull of a big account):
+		// one range scan instead of a point query per block.
+		var existing map[int64][]byte
+		if hi-lo > 32 {
+			existing = make(map[int64][]byte, hi-lo)
+			rows, err := tx.QueryContext(ctx, `SELECT wk, data FROM stats_hourly WHERE wk >= ? AND wk <= ?`,
+				week<<32|order[lo].key, week<<32|order[hi-1].key)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var wk int64
+				var data []byte
+				if err := rows.Scan(&wk, &data); err != nil {
+					rows.Close()
+					return err
+				}
+				existing[wk] = data
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
-		buf = out
-		if _, err := up.ExecContext(ctx, wk, bk.week, bk.key, out); err != nil {
-			return err
+		for _, bk := range order[lo:hi] {
+			wk := bk.week<<32 | bk.key
+			var data []byte
+			if existing != nil {
+				data = existing[wk]
+			} else if err := sel.QueryRowContext(ctx, wk).Scan(&data); err != nil && err != sql.ErrNoRows {
+				return err
+			}
+			out, err := applyUpdates(data, groups[bk], buf)
+			if err != nil {
+				return fmt.Errorf("hourly stats block week %d campaign key %d: %w", bk.week, bk.key, err)
+			}
+			buf = out
+			if _, err := up.ExecContext(ctx, wk, bk.week, bk.key, out); err != nil {
+				return err
+			}
 		}
+		lo = hi
 	}
 	return nil
 }
