@@ -163,3 +163,49 @@ func TestClientConfigValidated(t *testing.T) {
 		t.Error("batch route with /1 accepted")
 	}
 }
+
+func TestFaultsRetriedOnlyWhenSafe(t *testing.T) {
+	e := newEnv(t, trellotest.Options{})
+	b := e.fake.CreateBoard(trellotest.BoardSpec{Name: "b", Members: []string{"anna"}})
+	ctx := ctxT(t)
+	// A 503 on a read is retried with back-off and the sync completes.
+	e.fake.AddFault(trellotest.Fault{Method: http.MethodGet, PathContains: "/lists", Status: 503, Body: "upstream busy", Times: 2})
+	s, _ := NewBoardSync(e.c, SyncOptions{Boards: []string{b.ID}})
+	if _, err := s.PullBoards(ctx); err != nil {
+		t.Fatalf("sync through two 503s: %v", err)
+	}
+	// A 500 on card creation is not retried: Trello may have created it.
+	sink, _ := NewAlertSink(e.c, &trellotest.MemoryAlertStore{}, AlertOptions{BoardID: b.ID})
+	if err := sink.Sync(ctx, nil); err != nil { // set-up first
+		t.Fatal(err)
+	}
+	e.fake.AddFault(trellotest.Fault{Method: http.MethodPost, PathContains: "/1/cards", Status: 500, Body: "oops", Times: 1})
+	err := sink.Sync(ctx, []adpacer.Alert{overspend("x", adpacer.SeverityWarning, "1")})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 500") {
+		t.Fatalf("create under a 500: %v", err)
+	}
+	if n := len(e.fake.Cards(b.ID)); n != 0 {
+		t.Fatalf("%d cards after a failed create", n)
+	}
+	e.clock.Advance(cycleEvery)
+	if err := sink.Sync(ctx, []adpacer.Alert{overspend("x", adpacer.SeverityWarning, "1")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.Cards(b.ID)); n != 1 {
+		t.Fatalf("%d cards after the next cycle, want 1", n)
+	}
+	// The server creates the card and then fails: the next cycle finds the
+	// card by its marker instead of creating a second one.
+	e.fake.AddFault(trellotest.Fault{Method: http.MethodPost, PathContains: "/1/cards", Status: 500, Body: "oops", AfterApply: true})
+	y := overspend("y", adpacer.SeverityWarning, "1")
+	if err := sink.Sync(ctx, []adpacer.Alert{overspend("x", adpacer.SeverityWarning, "1"), y}); err == nil {
+		t.Fatal("500 not reported")
+	}
+	e.clock.Advance(cycleEvery)
+	if err := sink.Sync(ctx, []adpacer.Alert{overspend("x", adpacer.SeverityWarning, "1"), y}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.Cards(b.ID)); n != 2 {
+		t.Fatalf("%d cards after a create that failed after applying, want 2", n)
+	}
+}

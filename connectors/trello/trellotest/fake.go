@@ -58,6 +58,9 @@ type Fault struct {
 	Status       int
 	Body         string
 	Times        int // how many requests fail; <= 0 means 1
+	// AfterApply performs the request before failing it, as a server that
+	// crashes after committing would (the client cannot tell).
+	AfterApply bool
 }
 
 // Server is the fake. All methods are safe for concurrent use.
@@ -296,6 +299,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			f.Times--
 			if f.Times <= 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+			if f.AfterApply {
+				s.route(r, path, ti.memberID)
 			}
 			s.mu.Unlock()
 			plain(w, f.Status, f.Body)
