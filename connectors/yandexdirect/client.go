@@ -85,6 +85,11 @@ type Config struct {
 	MaxPointsWait time.Duration
 	// MaxReportWait bounds polling of an offline report (default 30m).
 	MaxReportWait time.Duration
+	// AdsInterval: when > 0, ad moderation is re-read only if the last
+	// successful read is at least this old (Ads.get is most of a sync's
+	// points: 15 per 10 campaigns plus 1 per ad); pulls in between return
+	// no Ads. 0 reads ads on every pull.
+	AdsInterval time.Duration
 	// RestatementDays is how many closed days are re-read when a pull
 	// request has no StatsFrom (default 3: statistics settle in ~3 days).
 	RestatementDays int
@@ -124,6 +129,9 @@ type Client struct {
 	edits  EditLedger
 	m      *metrics
 	points pointsState
+
+	adsMu   sync.Mutex
+	adsRead time.Time
 
 	alertMu sync.Mutex
 	alerts  map[string]adpacer.Alert
@@ -206,7 +214,7 @@ func New(cfg Config, ts oauth2.TokenSource, opts Options) (*Client, error) {
 		cfg.RestatementDays = 3
 	}
 	switch {
-	case cfg.Timeout < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < cfg.BaseDelay || cfg.MaxPointsWait < 0 || cfg.MaxReportWait < 0:
+	case cfg.Timeout < 0 || cfg.AdsInterval < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < cfg.BaseDelay || cfg.MaxPointsWait < 0 || cfg.MaxReportWait < 0:
 		return nil, fmt.Errorf("yandexdirect %s: durations must be positive and BaseDelay <= MaxDelay", cfg.ID)
 	case cfg.MaxAttempts < 1 || cfg.MaxAttempts > 20:
 		return nil, fmt.Errorf("yandexdirect %s: MaxAttempts %d must be 1..20", cfg.ID, cfg.MaxAttempts)
@@ -273,6 +281,14 @@ func loadZone(name string) (*time.Location, error) {
 		return moscowFixed, nil
 	}
 	return nil, fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Moscow): %w", name, err)
+}
+
+// Invalidator is implemented by token sources that can drop their cached
+// access token so the next Token call refreshes it. When the source
+// implements it, error 53 triggers one refresh and one repeat before the
+// call fails.
+type Invalidator interface {
+	Invalidate()
 }
 
 type readKey struct{}
@@ -375,8 +391,11 @@ func (c *Client) url(version, service string) string {
 func (c *Client) newRequest(ctx context.Context, rawURL string, body []byte, read bool) (*http.Request, error) {
 	tok, err := c.ts.Token()
 	if err != nil {
-		// oauthx marks invalid_grant terminal; either way the token error
-		// text comes from the token source, never the token itself.
+		// oauthx marks invalid_grant terminal: a person must issue a new
+		// refresh token, so it raises the same alert as error 53.
+		if adpacer.IsTerminal(err) {
+			c.raise(&APIError{Code: 53, String: "refresh token revoked"})
+		}
 		return nil, fmt.Errorf("yandexdirect %s: OAuth token: %w", c.cfg.ID, err)
 	}
 	ctx = context.WithValue(ctx, readKey{}, read)
@@ -530,6 +549,7 @@ func (c *Client) call(ctx context.Context, version, service, method string, para
 	}
 	var waited time.Duration
 	pointsWaits := 0
+	reauthorised := false
 	for attempt := 0; ; {
 		if err := c.throttle(ctx, &pointsWaits, &waited); err != nil {
 			return fmt.Errorf("yandexdirect %s: %s.%s: %w", c.cfg.ID, service, method, err)
@@ -565,7 +585,17 @@ func (c *Client) call(ctx context.Context, version, service, method string, para
 				delay = time.Second + time.Duration(c.rnd()*float64(4*time.Second))
 			case classTransient, classRateLimited:
 				retry = read || safeToResendWrite(apiErr.Code)
-			case classAuth, classNoAccess:
+			case classAuth:
+				// Refresh the token once, then fail (api-notes §1.4): only
+				// possible when the source can drop its cached token.
+				if inv, ok := c.ts.(Invalidator); ok && !reauthorised {
+					reauthorised = true
+					inv.Invalidate()
+					continue
+				}
+				c.raise(apiErr)
+				return adpacer.Terminal(apiErr)
+			case classNoAccess:
 				c.raise(apiErr)
 				return adpacer.Terminal(apiErr)
 			default:

@@ -2,10 +2,12 @@ package yandexdirect_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,5 +198,90 @@ func TestUseOperatorUnits(t *testing.T) {
 	}
 	if rem, lim, ok := c.Points(); !ok || rem != agencyBefore-26 || lim != 64000 {
 		t.Fatalf("Points() = %d/%d/%v", rem, lim, ok)
+	}
+}
+
+// rotatingSource hands out a revoked token until invalidated once.
+type rotatingSource struct {
+	mu          sync.Mutex
+	invalidated int
+}
+
+func (r *rotatingSource) Token() (*oauth2.Token, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.invalidated > 0 {
+		return &oauth2.Token{AccessToken: "tok-fresh"}, nil
+	}
+	return &oauth2.Token{AccessToken: "tok-stale"}, nil
+}
+
+func (r *rotatingSource) Invalidate() {
+	r.mu.Lock()
+	r.invalidated++
+	r.mu.Unlock()
+}
+
+// Error 53 with a source that can refresh: one refresh, one repeat,
+// success and no alert; a second 53 after the refresh is terminal.
+func TestError53RefreshesOnce(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	e.addCampaigns(1, 0)
+	e.fake.AddAgency(agency, "tok-fresh", login)
+	e.fake.AddAgency(agency, "tok-stale", login)
+	e.fake.RevokeToken("tok-stale")
+	src := &rotatingSource{}
+	c, err := yandexdirect.New(yandexdirect.Config{ID: "y", BaseURL: e.fake.URL(), ClientLogin: login}, src, yandexdirect.Options{Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := c.Observe(context.Background(), []adpacer.CampaignID{cid(100001)})
+	if err != nil || len(obs) != 1 || src.invalidated != 1 || len(c.Alerts()) != 0 {
+		t.Fatalf("err %v, %d campaigns, invalidated %d, alerts %v", err, len(obs), src.invalidated, c.Alerts())
+	}
+	e.fake.RevokeToken("tok-fresh")
+	c2, _ := yandexdirect.New(yandexdirect.Config{ID: "y", BaseURL: e.fake.URL(), ClientLogin: login}, &rotatingSource{}, yandexdirect.Options{Clock: e.clock})
+	_, err = c2.Observe(context.Background(), []adpacer.CampaignID{cid(100001)})
+	if !errors.Is(err, yandexdirect.ErrTokenRevoked) || !adpacer.IsTerminal(err) || len(c2.Alerts()) != 1 {
+		t.Fatalf("second 53: %v, alerts %v", err, c2.Alerts())
+	}
+}
+
+// A token source that reports a revoked refresh token (oauthx's terminal
+// invalid_grant) raises the alert without any API call.
+func TestTerminalTokenSourceRaisesAlert(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	c, err := yandexdirect.New(yandexdirect.Config{ID: "y", BaseURL: e.fake.URL(), ClientLogin: login},
+		failingSource{adpacer.Terminal(errors.New("oauth y: refresh token revoked"))}, yandexdirect.Options{Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Pull(context.Background(), pullReq(2))
+	if !adpacer.IsTerminal(err) || len(c.Alerts()) != 1 || len(e.fake.CallCounts()) != 0 {
+		t.Fatalf("err %v alerts %v calls %v", err, c.Alerts(), e.fake.CallCounts())
+	}
+}
+
+type failingSource struct{ err error }
+
+func (f failingSource) Token() (*oauth2.Token, error) { return nil, f.err }
+
+func TestAdsIntervalSkipsModerationReads(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	e.addCampaigns(3, 1)
+	c := e.client(t, func(c *yandexdirect.Config) { c.AdsInterval = time.Hour })
+	req := pullReq(2)
+	for i, want := range []int{3, 0, 3} {
+		b, err := c.Pull(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Ads) != want {
+			t.Fatalf("pull %d: %d ads, want %d", i, len(b.Ads), want)
+		}
+		req.Now = req.Now.Add(35 * time.Minute)
+	}
+	if n := e.fake.Calls("ads.get"); n != 2 {
+		t.Fatalf("ads.get calls = %d, want 2", n)
 	}
 }

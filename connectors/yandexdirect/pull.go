@@ -216,11 +216,19 @@ func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpace
 	}
 	b.Snapshots = snaps
 
-	ads, err := c.getAds(ctx, ids, now)
-	if err != nil {
-		return b, fmt.Errorf("yandexdirect %s: pull ads: %w", c.cfg.ID, err)
+	c.adsMu.Lock()
+	due := c.cfg.AdsInterval == 0 || c.adsRead.IsZero() || now.Sub(c.adsRead) >= c.cfg.AdsInterval
+	c.adsMu.Unlock()
+	if due {
+		ads, err := c.getAds(ctx, ids, now)
+		if err != nil {
+			return b, fmt.Errorf("yandexdirect %s: pull ads: %w", c.cfg.ID, err)
+		}
+		b.Ads = ads
+		c.adsMu.Lock()
+		c.adsRead = now
+		c.adsMu.Unlock()
 	}
-	b.Ads = ads
 	return b, nil
 }
 
