@@ -64,7 +64,7 @@ func (c BudgetConfig) Validate() error {
 			problems = append(problems, fmt.Sprintf("projects[%d].project_id %q is listed twice", i, p.ProjectID))
 		}
 		seen[p.ProjectID] = true
-		if p.Seconds < 0 || c.DefaultSeconds < 0 {
+		if p.Seconds < 0 {
 			problems = append(problems, fmt.Sprintf("projects[%d].hours: negative budget", i))
 		}
 		switch p.Period {
@@ -72,6 +72,9 @@ func (c BudgetConfig) Validate() error {
 		default:
 			problems = append(problems, fmt.Sprintf("projects[%d].period %q: want monthly, weekly, daily or general", i, p.Period))
 		}
+	}
+	if c.DefaultSeconds < 0 {
+		problems = append(problems, "monthly_hours: negative default budget")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("everhour budgets: %s", strings.Join(problems, "; "))

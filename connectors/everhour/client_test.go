@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -358,5 +359,48 @@ func TestKeyNeverLogged(t *testing.T) {
 		if strings.Contains(line, canaryKey) {
 			t.Errorf("log leaks the key: %s", line)
 		}
+	}
+}
+
+// A server that misbehaves (ignores the range or the page parameter, or
+// sends malformed records) yields an error, never a batch the store would
+// reconcile against.
+func TestUnreliableAnswersFailThePull(t *testing.T) {
+	rec := func(id int, date string) string {
+		return fmt.Sprintf(`{"id":%d,"time":60,"user":1,"date":%q}`, id, date)
+	}
+	for _, tc := range []struct {
+		name string
+		page func(page string) string
+		want string
+	}{
+		{"record outside the range", func(string) string { return "[" + rec(1, "2026-12-01") + "]" }, "outside the requested range"},
+		{"page parameter ignored", func(string) string { return "[" + rec(1, "2026-11-02") + "," + rec(2, "2026-11-03") + "]" }, "repeated across pages"},
+		{"more items than the limit", func(string) string {
+			return "[" + rec(1, "2026-11-02") + "," + rec(2, "2026-11-03") + "," + rec(3, "2026-11-03") + "]"
+		}, "more than the limit"},
+		{"negative time", func(string) string { return `[{"id":1,"time":-5,"user":1,"date":"2026-11-02"}]` }, "time -5"},
+		{"bad date", func(string) string { return `[{"id":1,"time":5,"user":1,"date":"2026-11-02T10:00:00"}]` }, "date"},
+		{"enveloped instead of bare", func(string) string { return `{"items":[]}` }, "decode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/team/time":
+					fmt.Fprint(w, tc.page(r.URL.Query().Get("page")))
+				default:
+					fmt.Fprint(w, "[]")
+				}
+			}))
+			defer srv.Close()
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			c, err := everhour.New(everhour.Config{BaseURL: srv.URL, APIKey: canaryKey, TimePageLimit: 2}, everhour.Deps{Transport: tr, Clock: everhourtest.NewClock(nov10)})
+			must(t, err)
+			b, err := c.PullTime(context.Background(), "2026-11-01", "2026-11-30")
+			if err == nil || !strings.Contains(err.Error(), tc.want) || len(b.Records) != 0 {
+				t.Fatalf("PullTime = %d records, %v; want an error containing %q", len(b.Records), err, tc.want)
+			}
+		})
 	}
 }
