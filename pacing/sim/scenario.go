@@ -276,6 +276,13 @@ func (s *Scenario) zoneIndex(name string) (int, error) {
 	if err != nil || name == "" || name == "Local" {
 		return 0, fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Moscow or Asia/Vladivostok)", name)
 	}
+	// Hourly report rows and restatement by platform day assume whole-hour
+	// offsets (true of every Russian zone).
+	for _, t := range []time.Time{time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), time.Date(2026, 7, 15, 0, 0, 0, 0, time.UTC)} {
+		if _, off := t.In(loc).Zone(); off%3600 != 0 {
+			return 0, fmt.Errorf("time zone %q has a UTC offset that is not a whole number of hours; the simulator needs whole hours", name)
+		}
+	}
 	s.ZoneNames = append(s.ZoneNames, name)
 	s.zones = append(s.zones, loc)
 	return len(s.zones) - 1, nil

@@ -48,6 +48,7 @@ func TestScenarioErrorsNameTheField(t *testing.T) {
 		{"daily budget below Yandex minimum", strings.Replace(base, "daily_budget: 1000", "daily_budget: 100", 1), "campaigns[0].daily_budget", "minimum"},
 		{"bad zone", strings.Replace(base, "timezone: Asia/Vladivostok", "timezone: Mars/Olympus", 1), "regions[1].timezone", "unknown time zone"},
 		{"end before start", strings.Replace(base, "budget: 1000000,", "budget: 1000000, period: {start: \"2026-09-10\", end: \"2026-09-01\"},", 1), "lines[0].period.end", "before the start"},
+		{"half-hour zone", strings.Replace(base, "timezone: Asia/Vladivostok", "timezone: Asia/Kolkata", 1), "regions[1].timezone", "whole number of hours"},
 		{"wrong type", strings.Replace(base, "ctr: 0.05", "ctr: lots", 1), "campaigns[0].ctr", "cannot unmarshal"},
 		{"bad money", strings.Replace(base, "budget: 1000000", "budget: 12.3456789", 1), "lines[0].budget", "decimal places"},
 		{"unknown line", strings.Replace(base, "line: l1", "line: l9", 1), "campaigns[0].line", "unknown line"},
