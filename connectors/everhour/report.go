@@ -375,6 +375,7 @@ func RenderHoursReport(w io.Writer, data ReportInput, opts ReportOptions) error 
 	case FormatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // card names with & or < stay readable
 		if err := enc.Encode(rep); err != nil {
 			return fmt.Errorf("report: write json: %w", err)
 		}
