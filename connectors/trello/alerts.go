@@ -149,7 +149,7 @@ func NewAlertSink(c *Client, st AlertStore, opts AlertOptions) (*AlertSink, erro
 	labels := severityLabels()
 	labels[opts.SnoozeLabel] = "purple"
 	return &AlertSink{c: c, store: st, opts: opts, log: opts.Logger,
-		kit: newBoardKit(c, opts.BoardID, opts.Lists, labels)}, nil
+		kit: newBoardKit(c, opts.BoardID, []string{opts.Lists.Alerts, opts.Lists.Resolved}, labels)}, nil
 }
 
 // defaultOutageSource groups by platform of the campaign, else by budget line.

@@ -77,6 +77,14 @@ func TestAlertCardCreatedWithLabelsOwnerDueAndMarker(t *testing.T) {
 	se.sync(t, overspend("vl", adpacer.SeverityCritical, "a"), overspend("kh", adpacer.SeverityWarning, "a"))
 	se.clock.Advance(cycleEvery)
 	se.sync(t, overspend("vl", adpacer.SeverityCritical, "a"), overspend("kh", adpacer.SeverityWarning, "a"))
+	// Approvals on the same board add their own lists and label once.
+	p, err := NewApprovals(se.c, ApprovalOptions{BoardID: se.board.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Decisions(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
 
 	lists := strings.Join(se.fake.ListNames(se.board.ID), ",")
 	if lists != "Backlog,Alerts,Resolved,Approvals,Approved,Rejected" {
@@ -87,7 +95,7 @@ func TestAlertCardCreatedWithLabelsOwnerDueAndMarker(t *testing.T) {
 	for _, l := range labels {
 		count[l]++
 	}
-	for _, l := range []string{"critical", "warning", "info", "snoozed"} {
+	for _, l := range []string{"critical", "warning", "info", "snoozed", "approved"} {
 		if count[l] != 1 {
 			t.Errorf("label %q exists %d times, want once (labels: %v)", l, count[l], labels)
 		}

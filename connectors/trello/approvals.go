@@ -102,10 +102,9 @@ func NewApprovals(c *Client, opts ApprovalOptions) (*Approvals, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	labels := severityLabels()
-	labels[opts.ApprovedLabel] = "green"
+	labels := map[string]string{opts.ApprovedLabel: "green"}
 	return &Approvals{c: c, opts: opts, log: opts.Logger, reported: map[adpacer.ActionKey]Verdict{},
-		kit: newBoardKit(c, opts.BoardID, opts.Lists, labels)}, nil
+		kit: newBoardKit(c, opts.BoardID, []string{opts.Lists.Approvals, opts.Lists.Approved, opts.Lists.Rejected}, labels)}, nil
 }
 
 func (p *Approvals) findCard(ctx context.Context, key adpacer.ActionKey, withClosed bool) (*boardCard, error) {

@@ -59,7 +59,7 @@ const (
 type boardKit struct {
 	c       *Client
 	boardID string
-	lists   ListNames
+	lists   []string          // lists to ensure
 	labels  map[string]string // name -> colour to ensure
 
 	mu        sync.Mutex
@@ -71,7 +71,10 @@ type boardKit struct {
 	membersAt time.Time
 }
 
-func newBoardKit(c *Client, boardID string, lists ListNames, labels map[string]string) *boardKit {
+// newBoardKit ensures lists and labels on boardID. AlertSink and Approvals
+// ensure disjoint sets, so two of them starting at once on one board cannot
+// both create the same list or label.
+func newBoardKit(c *Client, boardID string, lists []string, labels map[string]string) *boardKit {
 	return &boardKit{c: c, boardID: boardID, lists: lists, labels: labels}
 }
 
@@ -92,7 +95,7 @@ func (k *boardKit) setup(ctx context.Context) error {
 			k.listIDs[l.Name] = l.ID
 		}
 	}
-	for _, name := range k.lists.all() {
+	for _, name := range k.lists {
 		if _, ok := k.listIDs[name]; ok {
 			continue
 		}

@@ -199,7 +199,7 @@ func (s *Server) labelJSON(l *label, fields []string) map[string]any {
 func (s *Server) memberJSON(m *member, fields []string) map[string]any {
 	initials := ""
 	for _, w := range strings.Fields(m.FullName) {
-		initials += strings.ToUpper(w[:1])
+		initials += strings.ToUpper(string([]rune(w)[:1]))
 	}
 	all := map[string]any{"id": m.ID, "username": m.Username, "fullName": m.FullName, "initials": initials, "avatarHash": nil}
 	return project(all, fields)
