@@ -404,24 +404,23 @@ func (s *Store) mergeBlocksSQLite(ctx context.Context, tx *sql.Tx, order []block
 	return nil
 }
 
-// mergeBlocksPG merges in three statements whatever the batch size: create
-// missing blocks, lock and read them all, write them all back. Creating
-// first means two replicas merging into the same new block serialize on its
-// row lock instead of overwriting each other.
+// mergeBlocksPG merges in three round trips whatever the batch size: a
+// transaction-scoped advisory lock serializes hourly-stats merges across
+// replicas (so two read-modify-writes of one block cannot lose hours), one
+// SELECT reads every affected block, one INSERT ... ON CONFLICT writes them
+// all back. Row locks on thousands of blocks (SELECT ... FOR UPDATE) cost
+// more than the rare wait on this lock.
 func (s *Store) mergeBlocksPG(ctx context.Context, tx *sql.Tx, order []blockKey, groups map[blockKey][]hourUpdate) error {
 	weeks := make([]int64, len(order))
 	ks := make([]int64, len(order))
 	for i, bk := range order {
 		weeks[i], ks[i] = bk.week, bk.key
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO stats_hourly (week, campaign_key, data)
-		SELECT w, k, ''::bytea FROM unnest($1::bigint[], $2::bigint[]) AS u(w, k)
-		ON CONFLICT (week, campaign_key) DO NOTHING`, weeks, ks); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7262734)`); err != nil {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT s.week, s.campaign_key, s.data FROM stats_hourly s
-		JOIN unnest($1::bigint[], $2::bigint[]) AS u(w, k) ON s.week = u.w AND s.campaign_key = u.k
-		ORDER BY s.week, s.campaign_key FOR UPDATE OF s`, weeks, ks)
+		JOIN unnest($1::bigint[], $2::bigint[]) AS u(w, k) ON s.week = u.w AND s.campaign_key = u.k`, weeks, ks)
 	if err != nil {
 		return err
 	}
@@ -447,9 +446,9 @@ func (s *Store) mergeBlocksPG(ctx context.Context, tx *sql.Tx, order []blockKey,
 		}
 		blobs[i] = out
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE stats_hourly s SET data = u.d
-		FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) AS u(w, k, d)
-		WHERE s.week = u.w AND s.campaign_key = u.k`, weeks, ks, blobs)
+	_, err = tx.ExecContext(ctx, `INSERT INTO stats_hourly (week, campaign_key, data)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])
+		ON CONFLICT (week, campaign_key) DO UPDATE SET data = excluded.data`, weeks, ks, blobs)
 	return err
 }
 
