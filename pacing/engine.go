@@ -19,15 +19,15 @@ const kopeck adpacer.Micros = 10_000
 const (
 	recentHours   = 48 // hourly spend kept per campaign for rates
 	historyDays   = 14 // daily windows kept per campaign for CPA and shares
-	shareDays     = 7  // delivery share window
 	rateHours     = 3  // spend rate window before the last visible hour
 	profileSettle = 6 * hourSec
 	// yandexEveningHour: from this Moscow hour a Yandex cut is written for
 	// tomorrow (cuts apply from the next day, so earlier cuts gain nothing).
 	yandexEveningHour = 18
-	// yandexRaiseEdits: raises may use this many of Yandex's 3 daily edits;
-	// the last one is kept for the evening cut that protects tomorrow.
-	yandexRaiseEdits = 2
+	// yandexRaiseEdits: raises may use this many of Yandex's 3 daily edits
+	// (its budget is a weekly average, one raise a day is plenty); the last
+	// edit is kept for the evening cut that protects tomorrow.
+	yandexRaiseEdits = 1
 	yandexMaxEdits   = 3
 	// resumeMargin: a campaign paused by the brake is resumed only when its
 	// worst case fits with this much room, so it does not toggle.
@@ -35,6 +35,9 @@ const (
 	// rolloverLookahead: a platform day ending this soon counts tomorrow's
 	// allowance too, since the next decision may come after midnight.
 	rolloverLookahead = 2 * hourSec
+	// catchUpDays: average days of traffic over which a deviation from the
+	// plan is made up.
+	catchUpDays = 2
 )
 
 // Decide computes the plan for a snapshot: budget, bid and state changes,
@@ -59,12 +62,14 @@ func Decide(s *Snapshot) (Plan, error) {
 }
 
 type engine struct {
-	s     *Snapshot
-	ix    *index
-	pol   Policy
-	now   int64
-	camps []campAgg
-	lines []lineAgg
+	// budget and est of the line being decided.
+	budget, est int64
+	s           *Snapshot
+	ix          *index
+	pol         Policy
+	now         int64
+	camps       []campAgg
+	lines       []lineAgg
 }
 
 // campAgg is what the stats pass learns about one campaign.
@@ -73,6 +78,7 @@ type campAgg struct {
 	periodSpent      int64 // seen spend inside the line's period (micros)
 	todaySeen        int64 // seen spend inside the current platform day
 	lastEnd          int64 // end of the newest stat, 0 when none
+	firstStart       int64 // start of the oldest stat, 0 when none
 	hourly           [recentHours]int64
 	cost             [historyDays]int64
 	clicks           [historyDays]int64
@@ -124,6 +130,9 @@ func (e *engine) aggregate() error {
 		ca.todaySeen += prorate(cost, a, b, ca.dayStart, e.now)
 		if b > ca.lastEnd {
 			ca.lastEnd = b
+		}
+		if ca.firstStart == 0 || a < ca.firstStart {
+			ca.firstStart = a
 		}
 		if b > e.now-3*daySec {
 			la.recentSpend3 += prorate(cost, a, b, e.now-3*daySec, e.now)
@@ -207,6 +216,7 @@ type campPlan struct {
 	pause    bool
 	resume   bool
 	write    bool    // the budget change is sent (tolerance and edit rules passed)
+	cut      bool    // the invariant lowered the budget
 	reason   string  // why the budget changes
 	cpa      float64 // delay-corrected CPA, 0 when unknown
 	cvr      float64
@@ -300,6 +310,7 @@ func (e *engine) decideLine(li int, plan *Plan) {
 	active := e.now >= la.start && e.now < la.end
 	var committed int64
 	if active {
+		e.budget, e.est = B, est
 		e.shares(line, cps)
 		e.budgets(line, cps, &tl, remaining)
 		committed = e.enforce(line, cps, B-reserve-est)
@@ -456,7 +467,7 @@ func (e *engine) shares(line *Line, cps []campPlan) {
 		}
 		n++
 		var sp int64
-		for d := 0; d < shareDays; d++ {
+		for d := 0; d < historyDays; d++ {
 			sp += cps[i].agg.cost[d]
 		}
 		cps[i].share = float64(sp)
@@ -495,11 +506,23 @@ func (e *engine) shares(line *Line, cps []campPlan) {
 		}
 	}
 	if line.TargetCPA != nil {
-		target := float64(*line.TargetCPA)
-		shift := e.pol.BudgetShiftPct / 100
+		// Tilt toward campaigns cheaper than the line's CPA. The base is two
+		// weeks of delivery, so a tilt feeds back into it slowly and cannot
+		// compound decision after decision.
+		var cost, conv float64
 		for i := range cps {
 			if cps[i].control && cps[i].cpa > 0 {
-				cps[i].share *= min(max(target/cps[i].cpa, 1-shift), 1+shift)
+				cost += cps[i].cpa * cps[i].conv
+				conv += cps[i].conv
+			}
+		}
+		shift := e.pol.BudgetShiftPct / 100
+		if conv > 0 {
+			lineCPA := cost / conv
+			for i := range cps {
+				if cps[i].control && cps[i].cpa > 0 {
+					cps[i].share *= min(max(math.Sqrt(lineCPA/cps[i].cpa), 1-shift), 1+shift)
+				}
 			}
 		}
 	}
@@ -529,26 +552,35 @@ func (e *engine) budgets(line *Line, cps []campPlan, tl *timeline, remaining int
 		ca := cp.agg
 		var want float64
 		if wLeft > 0 {
-			if cp.c.Platform == adpacer.YandexDirect {
-				// Yandex's daily budget is a weekly average: set the average
-				// daily plan of the coming week (within the period) and let
-				// Yandex place it on busy days; a one-day number would be
-				// spent 1.3x on busy days and edited three times a day.
-				h := min(7*daySec, tl.end-e.now)
-				days := float64(h) / daySec
-				want = cp.share * future * tl.between(e.now, e.now+h) / wLeft / max(days, 1.0/24)
-				if h < daySec {
-					want = float64(cp.today) + cp.share*future
+			// The platforms spend an average-day budget scaled by the day's
+			// traffic (Google up to 2x on busy days, Yandex as a weekly
+			// average), so the setting is the campaign's share of the
+			// remaining budget per remaining average day of traffic. Held
+			// steady it needs few writes; each decision re-splits what is
+			// left, so errors correct themselves (Lee et al. 2013).
+			avgDays := wLeft / 24
+			if ca.dayEnd >= tl.end || avgDays < 1 {
+				// The last platform day of the period: the platform spends
+				// setting x the day's traffic factor in total, today's spend
+				// included, and everything left should go today.
+				want = float64(cp.today) + cp.share*future
+				if dayW := tl.between(ca.dayStart, ca.dayEnd); dayW > 0 && ca.dayStart >= tl.start {
+					df := dayW / (float64(min(ca.dayEnd, tl.end)-ca.dayStart) / hourSec)
+					want /= min(max(df, 0.5), 2)
 				}
 			} else {
-				// The platforms spend an average-day budget scaled by the
-				// day's traffic (Google up to 2x on busy days), so the
-				// setting is the day's planned total over the day's traffic
-				// factor, not the total itself.
-				rest := tl.between(e.now, min(ca.dayEnd, tl.end))
-				want = float64(cp.today) + cp.share*future*rest/wLeft
-				if df := tl.between(ca.dayStart, ca.dayEnd) / float64((ca.dayEnd-ca.dayStart)/hourSec); df > 0 && ca.dayEnd <= tl.end && ca.dayStart >= tl.start {
-					want /= min(max(df, 0.5), 2)
+				// Track the period's traffic-weighted plan: what should be
+				// spent by a few average days from now, less what is spent,
+				// over those days. A shortfall (or excess) is made up within
+				// catchUpDays instead of being smeared over the month.
+				h := catchUpDays * 24.0
+				horizonEnd := tl.timeAfterWeight(e.now, h)
+				if horizonEnd < tl.end {
+					planAt := float64(e.budget) * tl.cum(horizonEnd) / tl.total()
+					need := max(planAt-float64(e.est), 0)
+					want = cp.share * need / catchUpDays
+				} else {
+					want = cp.share * future / avgDays
 				}
 			}
 		}
@@ -645,101 +677,145 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 		}
 		return ex
 	}
-	// Engine-paused campaigns are candidates for resuming; they count only
-	// if they fit (decided below).
 	total := int64(0)
 	for i := range cps {
 		total += exposure(&cps[i])
 	}
-	if total > capLeft {
+	// reduce lowers the budgets that can still be lowered (and sent) until
+	// the line's worst case fits, proportionally to what each can give.
+	reduce := func() {
 		excess := total - capLeft
-		// Reducible part: what a lower budget removes today.
+		if excess <= 0 {
+			return
+		}
 		var red int64
 		floors := make([]int64, len(cps))
 		for i := range cps {
 			cp := &cps[i]
-			if !cp.control || !cp.active {
+			if !cp.control || !cp.active || cp.pause || !e.canCut(cp) {
 				continue
 			}
 			saved := cp.newBud
 			cp.newBud = 0
 			floors[i] = exposure(cp)
 			cp.newBud = saved
+			if cp.newBud < 0 {
+				cp.newBud = int64(*cp.c.DailyBudget)
+			}
 			red += exposure(cp) - floors[i]
 		}
-		if red > 0 {
-			f := min(float64(excess)/float64(red), 1)
-			for i := range cps {
-				cp := &cps[i]
-				if !cp.control || !cp.active {
-					continue
-				}
-				ex := exposure(cp)
-				r := ex - floors[i]
-				if r <= 0 {
-					continue
-				}
-				target := ex - int64(math.Ceil(float64(r)*f))
-				// The largest budget whose exposure fits the target, by
-				// bisection, so every platform rule above is respected.
-				lo, hi := int64(0), cp.newBud
-				for hi-lo > int64(kopeck) {
-					mid := (lo + hi) / 2
-					cp.newBud = mid
-					if exposure(cp) <= target {
-						lo = mid
-					} else {
-						hi = mid
-					}
-				}
-				cp.newBud = int64(adpacer.Micros(lo).FloorTo(kopeck))
+		if red <= 0 {
+			return
+		}
+		// Cut the campaigns with the highest overdelivery factor first: a
+		// rouble of Google budget carries two roubles of worst case, so
+		// the same exposure buys the most expected spend elsewhere.
+		var redK float64 = -1
+		for i := range cps {
+			cp := &cps[i]
+			if !cp.control || !cp.active || cp.pause || !e.canCut(cp) {
+				continue
 			}
+			if exposure(cp)-floors[i] > 0 && cp.kappa > redK {
+				redK = cp.kappa
+			}
+		}
+		red = 0
+		for i := range cps {
+			cp := &cps[i]
+			if cp.control && cp.active && !cp.pause && e.canCut(cp) && cp.kappa == redK {
+				red += exposure(cp) - floors[i]
+			}
+		}
+		if red <= 0 {
+			return
+		}
+		f := min(float64(excess)/float64(red), 1)
+		for i := range cps {
+			cp := &cps[i]
+			if !cp.control || !cp.active || cp.pause || !e.canCut(cp) || cp.kappa != redK {
+				continue
+			}
+			ex := exposure(cp)
+			r := ex - floors[i]
+			if r <= 0 {
+				continue
+			}
+			target := ex - int64(math.Ceil(float64(r)*f))
+			// The largest budget whose exposure fits the target, by
+			// bisection, so every platform rule above is respected.
+			lo, hi := int64(0), cp.newBud
+			for hi-lo > int64(kopeck) {
+				mid := (lo + hi) / 2
+				cp.newBud = mid
+				if exposure(cp) <= target {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			cp.newBud = int64(adpacer.Micros(lo).FloorTo(kopeck))
+			cp.cut = true
 		}
 		total = 0
 		for i := range cps {
 			total += exposure(&cps[i])
 		}
-		// Emergency brake: pause the largest exposures that budgets cannot
-		// reduce today, or campaigns whose budget fell below the platform
-		// minimum.
+	}
+	// brake pauses campaigns until the worst case fits: the one whose
+	// exposure just covers the excess (the least spend lost), else the
+	// largest.
+	brake := func() {
 		for total > capLeft {
+			excess := total - capLeft
 			best, bestEx := -1, int64(0)
+			cover, coverEx := -1, int64(math.MaxInt64)
 			for i := range cps {
 				cp := &cps[i]
-				if !cp.control || !cp.active || cp.pause {
+				if !cp.control || cp.pause || !(cp.active || cp.resume) {
 					continue
 				}
-				if ex := exposure(cp); ex > bestEx {
+				ex := exposure(cp)
+				if ex > bestEx {
 					best, bestEx = i, ex
 				}
+				if ex >= excess && ex < coverEx {
+					cover, coverEx = i, ex
+				}
+			}
+			if cover >= 0 {
+				best, bestEx = cover, coverEx
 			}
 			if best < 0 {
-				break
+				return
 			}
-			cps[best].pause = true
+			if cps[best].resume {
+				cps[best].resume, cps[best].write, cps[best].newBud = false, false, -1
+			} else {
+				cps[best].pause = true
+			}
 			total -= bestEx
 		}
 	}
-	// Budgets below the platform minimum cannot be set; pause instead when
-	// the line has no room for the minimum.
+	for k := 0; k < 4 && total > capLeft; k++ {
+		reduce()
+	}
+	// Budgets below the platform minimum cannot be set: raise to the
+	// minimum when the line has room, else pause.
 	for i := range cps {
 		cp := &cps[i]
 		if !cp.control || !cp.active || cp.pause {
 			continue
 		}
-		if minB := int64(pol.MinDailyBudget[cp.c.Platform]); cp.newBud < minB {
+		if minB := int64(pol.MinDailyBudget[cp.c.Platform]); cp.newBud >= 0 && cp.newBud < max(minB, 1) {
 			old := exposure(cp)
-			cp.newBud = minB
+			cp.newBud = max(minB, int64(kopeck))
 			if total-old+exposure(cp) > capLeft {
 				cp.pause = true
 				total -= old
 			} else {
 				total += exposure(cp) - old
 			}
-		}
-		if cp.newBud <= 0 {
-			cp.pause = true
-			total -= exposure(cp)
 		}
 	}
 	// Resume engine-paused campaigns whose worst case fits with margin.
@@ -764,40 +840,47 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 	}
 	// Only changes that pass tolerance and edit rules are sent; the others
 	// keep the current setting, so the invariant is re-checked on what the
-	// platforms will actually enforce, and the brake closes any gap.
-	total = 0
-	for i := range cps {
-		cp := &cps[i]
-		if cp.control && !cp.pause && cp.newBud >= 0 {
-			e.decideWrite(line, cp)
-			if !cp.write {
-				cp.newBud = -1
-			}
-		}
-		total += exposure(cp)
-	}
-	for total > capLeft {
-		best, bestEx := -1, int64(0)
+	// platforms will actually enforce: cut what can still be cut, and
+	// brake only what remains.
+	for round := 0; round < 3; round++ {
+		total = 0
 		for i := range cps {
 			cp := &cps[i]
-			if !cp.control || cp.pause || !(cp.active || cp.resume) {
-				continue
+			if cp.control && !cp.pause && cp.newBud >= 0 {
+				e.decideWrite(line, cp)
+				if !cp.write {
+					cp.newBud = -1
+				}
 			}
-			if ex := exposure(cp); ex > bestEx {
-				best, bestEx = i, ex
-			}
+			total += exposure(cp)
 		}
-		if best < 0 {
+		if total <= capLeft {
 			break
 		}
-		if cps[best].resume {
-			cps[best].resume, cps[best].write, cps[best].newBud = false, false, -1
-		} else {
-			cps[best].pause = true
+		for k := 0; k < 4 && total > capLeft; k++ {
+			reduce()
 		}
-		total -= bestEx
 	}
+	brake()
 	return total
+}
+
+// canCut reports whether a lower budget for the campaign can be sent now:
+// Yandex keeps its last daily edit for the evening cut that protects
+// tomorrow.
+func (e *engine) canCut(cp *campPlan) bool {
+	if cp.c.DailyBudget == nil || cp.c.Platform != adpacer.YandexDirect {
+		return true
+	}
+	edits := cp.c.BudgetEditsToday
+	if edits >= yandexMaxEdits {
+		return false
+	}
+	return edits < yandexMaxEdits-1 || e.yandexEvening(cp)
+}
+
+func (e *engine) yandexEvening(cp *campPlan) bool {
+	return time.Unix(e.now, 0).In(e.ix.campLoc[cp.ci]).Hour() >= yandexEveningHour
 }
 
 // decideWrite decides whether a budget change is worth sending (outside
@@ -812,7 +895,7 @@ func (e *engine) decideWrite(line *Line, cp *campPlan) {
 	}
 	cur := int64(*c.DailyBudget)
 	diff := float64(cp.newBud - cur)
-	forced := cp.newBud < cur && cp.newBud < cp.desired // the invariant cut it
+	forced := cp.cut && cp.newBud < cur // the invariant needs this cut
 	if !(math.Abs(diff) > tol*float64(cur) || (forced && cp.newBud != cur)) {
 		return
 	}
@@ -865,9 +948,10 @@ func (e *engine) yandexAllows(c *Campaign, cp *campPlan) bool {
 	if cp.newBud > cur {
 		return c.BudgetEditsToday < yandexRaiseEdits
 	}
-	msk := time.Unix(e.now, 0).In(e.ix.campLoc[cp.ci])
-	forced := cp.newBud < cp.desired
-	return forced || msk.Hour() >= yandexEveningHour
+	if cp.cut {
+		return e.canCut(cp)
+	}
+	return e.yandexEvening(cp)
 }
 
 // bidAction moves the bid toward the CPA target and toward the spend the
@@ -883,45 +967,52 @@ func (e *engine) bidAction(line *Line, cp *campPlan, plan *Plan) {
 		return
 	}
 	ca := cp.agg
-	// Pacing multiplier: a campaign that did not spend its budget over the
-	// last three days is short of traffic at its bid; raise the bid
-	// toward the spend the plan wants. A budget-capped campaign gains
-	// nothing from a higher bid.
-	mB := 1.0
+	if c.DailyBudget == nil || *c.DailyBudget <= 0 || ca.firstStart == 0 {
+		return
+	}
+	span := min(3*daySec, e.now-ca.firstStart)
+	if span < 12*hourSec {
+		return // too little delivery history to tell demand from budget limits
+	}
 	var spent3 int64
 	for d := 0; d < 3; d++ {
 		spent3 += ca.cost[d]
 	}
-	if c.DailyBudget != nil && *c.DailyBudget > 0 && spent3 > 0 {
-		daily := float64(spent3) / 3
-		use := daily / float64(*c.DailyBudget)
-		if use < 0.85 && float64(cp.desired) > daily {
-			mB = math.Sqrt(float64(cp.desired) / daily)
+	daily := float64(spent3+cp.unseen) / (float64(span) / daySec)
+	use := daily / float64(*c.DailyBudget)
+	// Spending the budget comes first: a campaign that cannot spend its
+	// budget is short of traffic at its bid, so the bid rises whatever the
+	// CPA says (a bid cut there would only lose spend). A campaign the
+	// budget caps spends the same money at a lower bid, so that is where
+	// the bid follows the CPA target (the smaller of the two multipliers).
+	m := 1.0
+	reason := ""
+	var mC float64
+	if line.TargetCPA != nil && cp.cvr > 0 {
+		// The last day only: bids change at most daily, so it reflects the
+		// current bid.
+		cost2, clicks2 := ca.cost[0], ca.clicks[0]
+		if clicks2 > 0 && cost2 > 0 {
+			// Without windup: the CPC the target allows at the observed
+			// (delay-corrected) conversion rate against the recent CPC.
+			cpcNow := float64(cost2) / float64(clicks2)
+			mC = math.Sqrt(float64(*line.TargetCPA) * cp.cvr / cpcNow)
 		}
 	}
-	m := mB
-	reason := "raise the bid: the campaign spent less than its budget, short of traffic"
-	if line.TargetCPA != nil && cp.cvr > 0 {
-		// CPA multiplier without windup: the CPC the target allows at the
-		// observed conversion rate, against the CPC of the last two days.
-		var cost2, clicks2 int64
-		for d := 0; d < 2; d++ {
-			cost2 += ca.cost[d]
-			clicks2 += ca.clicks[d]
+	switch {
+	case use < 0.85:
+		m = math.Sqrt(1 / max(use, 0.25))
+		reason = fmt.Sprintf("raise the bid: the campaign spends %.0f%% of its budget, short of traffic", use*100)
+		if mC > m {
+			m = mC
 		}
-		if clicks2 > 0 && cost2 > 0 {
-			cpcNow := float64(cost2) / float64(clicks2)
-			mC := float64(*line.TargetCPA) * cp.cvr / cpcNow
-			mC = math.Pow(mC, 0.7) // smoothing
-			if mC < m {
-				m = mC
-				if mC < 1 {
-					reason = fmt.Sprintf("lower the bid toward the target CPA %s (delay-corrected CPA %s)", *line.TargetCPA, adpacer.FromFloat(cp.cpa/adpacer.MicrosPerUnit))
-				} else {
-					reason = fmt.Sprintf("raise the bid toward the target CPA %s (delay-corrected CPA %s)", *line.TargetCPA, adpacer.FromFloat(cp.cpa/adpacer.MicrosPerUnit))
-				}
-			}
+	case mC > 0 && (use > 0.95 || mC > 1):
+		m = mC
+		dir := "lower"
+		if mC > 1 {
+			dir = "raise"
 		}
+		reason = fmt.Sprintf("%s the bid toward the target CPA %s (delay-corrected CPA %s)", dir, *line.TargetCPA, adpacer.FromFloat(cp.cpa/adpacer.MicrosPerUnit))
 	}
 	if math.Abs(m-1) <= pol.TolerancePct/100 {
 		return

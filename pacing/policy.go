@@ -93,10 +93,10 @@ func mergePlatformMap[V any](m, def map[adpacer.Platform]V) map[adpacer.Platform
 func DefaultPolicy() Policy {
 	return Policy{
 		MaxDataAge:    Duration(3 * time.Hour),
-		ReservePct:    0.5,
+		ReservePct:    0.2,
 		TolerancePct:  5,
 		MaxBidStepPct: 20,
-		BidCooldown:   Duration(2 * time.Hour),
+		BidCooldown:   Duration(24 * time.Hour), // a bid change needs a day of data before the next
 		ReportingLag: map[adpacer.Platform]Duration{
 			adpacer.YandexDirect: Duration(time.Hour),
 			adpacer.GoogleAds:    Duration(3 * time.Hour),
@@ -110,6 +110,7 @@ func DefaultPolicy() Policy {
 		ApprovalThresholdPct: 50,
 		MinDailyBudget: map[adpacer.Platform]adpacer.Micros{
 			adpacer.YandexDirect: adpacer.FromUnits(300),
+			adpacer.VKAds:        adpacer.FromUnits(300), // budget_limit_day minimum (api-notes, VK Ads)
 		},
 		CPABreachPct:          20,
 		MaxBudgetStepPct:      30,

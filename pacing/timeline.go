@@ -2,6 +2,7 @@ package pacing
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -168,4 +169,22 @@ func learnProfile(sum *[hoursOfWeek]float64, occ *[hoursOfWeek]float64) [hoursOf
 		p[h] /= norm
 	}
 	return p
+}
+
+// timeAfterWeight is the instant at which w of traffic weight has passed
+// after t (the period end when the period has less left).
+func (tl *timeline) timeAfterWeight(t int64, w float64) int64 {
+	target := tl.cum(t) + w
+	if target >= tl.total() {
+		return tl.end
+	}
+	k, _ := slices.BinarySearch(tl.prefix, target)
+	// prefix[k-1] < target <= prefix[k]: inside slot k-1.
+	k = max(k-1, 0)
+	slot := tl.base + int64(k)*hourSec
+	if tl.w[k] <= 0 {
+		return max(slot, t)
+	}
+	frac := (target - tl.prefix[k]) / tl.w[k]
+	return max(slot+int64(frac*hourSec), t)
 }
