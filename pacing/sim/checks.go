@@ -145,9 +145,9 @@ func addChecks(res *Results) {
 				if bi < 0 {
 					continue
 				}
-				cs = append(cs, beats(pr, &res.Policies[bi], "B3", "daily plan error", func(m *Metrics) float64 { return m.B3DailyError }, true, res.Seeds))
-				cs = append(cs, beats(pr, &res.Policies[bi], "B5", "hourly RMSE", func(m *Metrics) float64 { return m.B5RMSE }, true, res.Seeds))
-				cs = append(cs, beats(pr, &res.Policies[bi], "APS", "applications per unit of spend", func(m *Metrics) float64 { return m.AppsPer1000 }, false, res.Seeds))
+				cs = append(cs, beats(pr, &res.Policies[bi], "dailyerr", "daily plan error (B3)", func(m *Metrics) float64 { return m.B3DailyError }, true, res.Seeds))
+				cs = append(cs, beats(pr, &res.Policies[bi], "rmse", "hourly RMSE (B5)", func(m *Metrics) float64 { return m.B5RMSE }, true, res.Seeds))
+				cs = append(cs, beats(pr, &res.Policies[bi], "aps", "applications per unit of spend", func(m *Metrics) float64 { return m.AppsPer1000 }, false, res.Seeds))
 			}
 		}
 		pr.Checks = cs
@@ -177,7 +177,7 @@ func beats(a, b *PolicyResult, id, what string, get func(*Metrics) float64, lowe
 		diff[i] = d // negative = a is better
 	}
 	m := mean(diff)
-	c := Check{ID: "beat-" + b.Policy + "-" + id, Target: fmt.Sprintf("engine beats %s on %s", b.Policy, what), Value: m}
+	c := Check{ID: "beats-" + b.Policy + "-" + id, Target: fmt.Sprintf("engine beats %s on %s", b.Policy, what), Value: m}
 	if n < 2 {
 		c.Pass = m < 0
 		c.Detail = "single seed: point comparison, no confidence interval"

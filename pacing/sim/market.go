@@ -16,8 +16,9 @@ type market struct {
 	T    int
 	// lam[c*T+k]: expected auctions in tick k without tick noise.
 	lam []float32
-	// cum[c*(T+1)+k]: prefix sums of lam (remaining-day forecasts).
-	cum []float64
+	// planCum[c*(T+1)+k]: prefix sums of the expected auctions without day
+	// noise and shocks: the platforms' own traffic forecast.
+	planCum []float64
 	// planRate[c*T+k]: expected spend rate at the starting bid with no noise
 	// and no shocks; the traffic-weighted plan of the metrics.
 	planRate []float32
@@ -37,7 +38,7 @@ func newMarket(sc *Scenario, seed uint64) *market {
 	T := sc.Ticks
 	n := len(sc.Campaigns)
 	m := &market{sc: sc, seed: seed, T: T,
-		lam: make([]float32, n*T), cum: make([]float64, n*(T+1)), planRate: make([]float32, n*T)}
+		lam: make([]float32, n*T), planCum: make([]float64, n*(T+1)), planRate: make([]float32, n*T)}
 	mp := sc.Market
 	// Holidays per zone per local day.
 	holiday := make([]map[int32]bool, len(sc.zones))
@@ -60,7 +61,7 @@ func newMarket(sc *Scenario, seed uint64) *market {
 		lastDay := int32(math.MinInt32)
 		dayMult := 1.0
 		base := ci * T
-		cum := m.cum[ci*(T+1):]
+		cum := m.planCum[ci*(T+1):]
 		for k := range T {
 			d := sc.zoneDay[z][k]
 			if d != lastDay {
@@ -87,7 +88,7 @@ func newMarket(sc *Scenario, seed uint64) *market {
 				}
 			}
 			m.lam[base+k] = float32(v)
-			cum[k+1] = cum[k] + v
+			cum[k+1] = cum[k] + plan
 		}
 	}
 	// VK overdelivery factor, fixed per run.
@@ -201,24 +202,3 @@ func (m *market) priceMu(ci, k int) float64 {
 	return mu
 }
 
-// dayFactor is the platform's forecast of day d's traffic over an average
-// day for campaign ci (from the expected auctions of that platform day).
-func (m *market) dayFactor(ci int, z int, d int32, startTick int) float64 {
-	end := int(m.dayEnd[z][d-m.dayBase[z]])
-	start := startTick
-	// The day may begin before the simulated window; scale the visible part.
-	full := end - start
-	if full <= 0 {
-		return 1
-	}
-	endC := min(end, m.T)
-	startC := max(start, 0)
-	cum := m.cum[ci*(m.T+1):]
-	sum := cum[endC] - cum[startC]
-	visible := endC - startC
-	if visible <= 0 {
-		return 1
-	}
-	avgDay := m.sc.Campaigns[ci].AuctionsPerHour * 24
-	return sum * float64(ticksPerDay) / float64(visible) / avgDay
-}

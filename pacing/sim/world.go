@@ -54,7 +54,10 @@ type campState struct {
 	day        int32
 	dayStart   int
 	dayEnd     int
-	dayFactor  float64
+	dayFactor  float64 // the platform's running estimate of today's traffic over an average day
+	// Auctions seen today and the forecast for the same ticks: the platform
+	// learns during the day whether it is busier than usual.
+	seenToday, expectedToday float64
 	spentToday int64
 	maxSetting adpacer.Micros
 	edits      int
@@ -265,7 +268,8 @@ func (w *World) rollover(k int) {
 		st.day = day
 		st.dayStart = sc.TickOf(w.m.dayStartTime(z, day))
 		st.dayEnd = int(w.m.dayEnd[z][day-w.m.dayBase[z]])
-		st.dayFactor = w.m.dayFactor(ci, z, day, st.dayStart)
+		st.dayFactor = 1
+		st.seenToday, st.expectedToday = 0, 0
 		st.spentToday = 0
 		st.maxSetting = st.setting
 		st.edits, st.writesToday, st.bidWritesDay = 0, 0, 0
@@ -361,6 +365,27 @@ func (w *World) step(k int) {
 			w.status[idx] = statusPaused
 			continue
 		}
+		// Traffic of this tick (drawn first so the stream is the same
+		// whatever the platform decides below).
+		r := newRNG(m.seed, purposeTick, uint64(ci), uint64(k))
+		sd := mp.TickNoiseSD
+		traffic := float64(m.lam[idx]) * math.Exp(sd*r.norm()-sd*sd/2)
+		// The platform forecasts the rest of its day from its usual
+		// weekday/hour profile, scaled by how today compares so far
+		// (shrunk towards 1 with three hours of pseudo-observations), and
+		// sets today's target from that forecast.
+		planCum := m.planCum[ci*(T+1):]
+		dayEndC := min(st.dayEnd, T)
+		planRest := planCum[dayEndC] - planCum[k]
+		prior := c.AuctionsPerHour * 3
+		ratio := (st.seenToday + prior) / (st.expectedToday + prior)
+		restForecast := planRest * ratio
+		inWindow := float64(dayEndC-max(st.dayStart, 0)) / ticksPerDay
+		if avg := c.AuctionsPerHour * 24 * inWindow; avg > 0 {
+			st.dayFactor = (st.seenToday + restForecast) / avg
+		}
+		st.seenToday += traffic
+		st.expectedToday += planCum[k+1] - planCum[k]
 		hardRem, target := w.allowance(ci)
 		w.exposure[c.Line] += hardRem
 		mu := sc.Campaigns[ci].Mu
@@ -368,14 +393,13 @@ func (w *World) step(k int) {
 			mu = m.priceMu(ci, k)
 		}
 		win, paid, cpcExp := w.auction(ci, mu)
-		// The platform's own intraday pacing: participate in a share theta
-		// of auctions so the day's expected spend meets its target.
+		// The platform's own intraday pacing: enter a share theta of the
+		// auctions so the expected spend of the rest of the day meets the
+		// day's target.
 		want := target - float64(st.spentToday)
 		theta := 0.0
 		if want > 0 && hardRem > 0 {
-			cum := m.cum[ci*(T+1):]
-			remAuctions := cum[min(st.dayEnd, T)] - cum[k]
-			remExp := remAuctions * c.CTR * paid * adpacer.MicrosPerUnit
+			remExp := restForecast * c.CTR * paid * adpacer.MicrosPerUnit
 			if remExp <= want {
 				theta = 1
 			} else {
@@ -386,9 +410,7 @@ func (w *World) step(k int) {
 			w.status[idx] = statusCapped
 			continue
 		}
-		r := newRNG(m.seed, purposeTick, uint64(ci), uint64(k))
-		sd := mp.TickNoiseSD
-		auctions := float64(m.lam[idx]) * theta * math.Exp(sd*r.norm()-sd*sd/2)
+		auctions := traffic * theta
 		nClicks := r.poisson(auctions * c.CTR * win)
 		cs := mp.CPCNoiseSD
 		cpcM := adpacer.FromFloat(cpcExp * math.Exp(cs*r.norm()-cs*cs/2)).RoundTo(10_000)
