@@ -201,4 +201,3 @@ func (m *market) priceMu(ci, k int) float64 {
 	}
 	return mu
 }
-

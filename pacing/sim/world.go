@@ -51,16 +51,16 @@ type campState struct {
 	hasPending bool
 	bid        adpacer.Micros
 
-	day        int32
-	dayStart   int
-	dayEnd     int
-	dayFactor  float64 // the platform's running estimate of today's traffic over an average day
+	day       int32
+	dayStart  int
+	dayEnd    int
+	dayFactor float64 // the platform's running estimate of today's traffic over an average day
 	// Auctions seen today and the forecast for the same ticks: the platform
 	// learns during the day whether it is busier than usual.
 	seenToday, expectedToday float64
-	spentToday int64
-	maxSetting adpacer.Micros
-	edits      int
+	spentToday               int64
+	maxSetting               adpacer.Micros
+	edits                    int
 
 	// Google month
 	monthKey         int
