@@ -102,7 +102,14 @@ type boardHead struct {
 }
 
 // PullBoards returns one batch per board that changed since the last pull.
+// It is all-or-nothing: on error it returns no batches and keeps the old
+// cursors, so a failed pull is simply repeated. The cursors are kept in
+// memory and advance when PullBoards succeeds; if the caller then fails to
+// store the batches it must call ForgetCursors, or the changes they held
+// would only come back with the next full pull.
 func (s *BoardSync) PullBoards(ctx context.Context) ([]adpacer.BoardBatch, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	routes := make([]string, len(s.opts.Boards))
 	for i, id := range s.opts.Boards {
 		routes[i] = "/boards/" + url.PathEscape(id) + "?fields=name,closed,dateLastActivity"
@@ -112,37 +119,45 @@ func (s *BoardSync) PullBoards(ctx context.Context) ([]adpacer.BoardBatch, error
 		return nil, fmt.Errorf("trello: read board heads: %w", err)
 	}
 	var out []adpacer.BoardBatch
+	next := map[string]boardCursor{}
 	for i, id := range s.opts.Boards {
 		h := heads[i]
 		if h.Status != http.StatusOK {
-			return out, fmt.Errorf("trello: read board %q: HTTP %d: %s", id, h.Status, s.c.scrub(string(h.Body)))
+			return nil, fmt.Errorf("trello: read board %q: HTTP %d: %s", id, h.Status, s.c.scrub(string(h.Body)))
 		}
 		var head boardHead
 		if err := json.Unmarshal(h.Body, &head); err != nil {
-			return out, fmt.Errorf("trello: decode board %q: %w", id, err)
+			return nil, fmt.Errorf("trello: decode board %q: %w", id, err)
 		}
 		now := s.c.clock.Now()
-		s.mu.Lock()
 		cur, known := s.cursors[id]
-		s.mu.Unlock()
 		full := !known || now.Sub(cur.lastFull) >= s.opts.FullEvery
 		if !full && head.DateLastActivity.Equal(cur.lastActivity) {
 			continue
 		}
 		batch, wasFull, err := s.pullBoard(ctx, head, cur, full)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		next := boardCursor{lastActivity: head.DateLastActivity, lastFull: cur.lastFull}
+		nc := boardCursor{lastActivity: head.DateLastActivity, lastFull: cur.lastFull}
 		if wasFull {
-			next.lastFull = now
+			nc.lastFull = now
 		}
-		s.mu.Lock()
-		s.cursors[id] = next
-		s.mu.Unlock()
+		next[id] = nc
 		out = append(out, batch)
 	}
+	for id, c := range next {
+		s.cursors[id] = c
+	}
 	return out, nil
+}
+
+// ForgetCursors makes the next PullBoards a full pull of every board. Call
+// it when the batches of the last PullBoards could not be stored.
+func (s *BoardSync) ForgetCursors() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cursors = map[string]boardCursor{}
 }
 
 func (s *BoardSync) pullBoard(ctx context.Context, head boardHead, cur boardCursor, full bool) (adpacer.BoardBatch, bool, error) {

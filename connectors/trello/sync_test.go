@@ -92,7 +92,26 @@ func TestSyncLargeBoardStaysUnderTokenLimit(t *testing.T) {
 		t.Errorf("archived card not marked closed: %v", byID)
 	}
 	t.Logf("incremental sync of 2 changed cards: %d requests", e.fake.Stats().Requests)
+
 	if n := e.fake.Stats().Requests; n > 8 {
 		t.Fatalf("incremental sync used %d requests, want <= 8", n)
+	}
+
+	// A failed pull changes no cursor: the same change is read again.
+	if err := e.fake.MoveCard(cards[12].ID, "Done", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	e.fake.AddFault(trellotest.Fault{PathContains: "/labels", Status: 400, Body: "invalid value"})
+	if got, err := s.PullBoards(ctx); err == nil || got != nil {
+		t.Fatalf("pull under a fault: %v, %d batches", err, len(got))
+	}
+	if got, err := s.PullBoards(ctx); err != nil || len(got) != 1 || len(got[0].Cards) != 1 || got[0].Cards[0].ID != cards[12].ID {
+		t.Fatalf("pull after the fault: %v %+v", err, got)
+	}
+	// The caller could not store it: ForgetCursors brings a full pull.
+	s.ForgetCursors()
+	if got, err := s.PullBoards(ctx); err != nil || len(got) != 1 || len(got[0].Cards) != 2000 {
+		t.Fatalf("pull after ForgetCursors: %v", err)
 	}
 }
