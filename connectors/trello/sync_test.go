@@ -115,3 +115,46 @@ func TestSyncLargeBoardStaysUnderTokenLimit(t *testing.T) {
 		t.Fatalf("pull after ForgetCursors: %v", err)
 	}
 }
+
+func TestSyncCustomFieldKinds(t *testing.T) {
+	e := newEnv(t, trellotest.Options{})
+	b := e.fake.CreateBoard(trellotest.BoardSpec{Name: "b", Lists: []string{"L"}})
+	ids, _ := e.fake.AddCards(b.Lists["L"], "c", 1)
+	ctx := ctxT(t)
+	type field struct{ typ, kind, value, want string }
+	fields := map[string]field{}
+	for name, f := range map[string]field{
+		"Budget":   {"number", "number", "150000.25", "150000.25"},
+		"Region":   {"text", "text", "Владивосток", "Владивосток"},
+		"Deadline": {"date", "date", "2026-12-31T21:00:00Z", "2026-12-31T21:00:00.000Z"},
+		"Paid":     {"checkbox", "checked", "true", "true"},
+		"Priority": {"list", "idValue", "", "high"},
+	} {
+		id, err := e.fake.AddCustomField(b.ID, name, f.typ, "high", "low")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.kind == "idValue" {
+			f.value = e.fake.OptionID(id, "high")
+		}
+		if err := e.c.SetCustomField(ctx, ids[0], id, f.kind, f.value); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		fields[id] = f
+	}
+	s, _ := NewBoardSync(e.c, SyncOptions{Boards: []string{b.ID}})
+	out, err := s.PullBoards(ctx)
+	if err != nil || len(out) != 1 || len(out[0].Cards) != 1 {
+		t.Fatalf("pull: %v", err)
+	}
+	got := out[0].Cards[0].CustomFields
+	for id, f := range fields {
+		if got[id] != f.want {
+			t.Errorf("%s field: %q, want %q", f.typ, got[id], f.want)
+		}
+	}
+	items, err := e.c.CustomFieldItems(ctx, ids[0])
+	if err != nil || len(items) != 5 {
+		t.Fatalf("CustomFieldItems: %v %d", err, len(items))
+	}
+}
