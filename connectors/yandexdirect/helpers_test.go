@@ -2,7 +2,6 @@ package yandexdirect_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -85,13 +84,6 @@ type rawResp struct {
 	status int
 	header http.Header
 	body   []byte
-	env    struct {
-		Result map[string]json.RawMessage `json:"result"`
-		Error  *struct {
-			Code   int    `json:"error_code"`
-			Detail string `json:"error_detail"`
-		} `json:"error"`
-	}
 }
 
 // post sends a raw request to the fake.
@@ -110,25 +102,11 @@ func post(t *testing.T, url string, hdr map[string]string, body string) rawResp 
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	r := rawResp{status: resp.StatusCode, header: resp.Header, body: b}
-	_ = json.Unmarshal(b, &r.env)
-	return r
-}
-
-func authHdr() map[string]string {
-	return map[string]string{"Authorization": "Bearer " + token, "Client-Login": login}
-}
-
-func (r rawResp) code() int {
-	if r.env.Error == nil {
-		return 0
-	}
-	return r.env.Error.Code
+	return rawResp{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
 func fmtInt(v int64) string { return strconv.FormatInt(v, 10) }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 func oauth2StaticForTest() oauth2.TokenSource {
 	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors"
 	"github.com/adpacer/adpacer/connectors/yandexdirect"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"go.uber.org/zap"
@@ -283,5 +284,40 @@ func TestAdsIntervalSkipsModerationReads(t *testing.T) {
 	}
 	if n := e.fake.Calls("ads.get"); n != 2 {
 		t.Fatalf("ads.get calls = %d, want 2", n)
+	}
+}
+
+// Paging with LimitedBy: more than 10,000 campaigns need two
+// Campaigns.get calls, more than 10,000 ads of one chunk two Ads.get calls.
+func TestPagingBeyondTenThousand(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{DailyUnits: 1_000_000})
+	for i := 0; i < 10_001; i++ {
+		e.fake.AddCampaign(login, yandexdirecttest.Campaign{State: "ARCHIVED"})
+	}
+	first := e.fake.AddCampaign(login, yandexdirecttest.Campaign{})
+	for i := 0; i < 10_003; i++ {
+		e.fake.AddAd(yandexdirecttest.Ad{CampaignID: first, Status: "ACCEPTED"})
+	}
+	c := e.client(t, func(c *yandexdirect.Config) { c.Timeout = 20 * time.Second })
+	b, err := c.Pull(context.Background(), connectors.AdPullRequest{Now: t0, StatsFrom: "2026-11-28"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Campaigns) != 10_002 || len(b.Ads) != 10_003 {
+		t.Fatalf("%d campaigns, %d ads", len(b.Campaigns), len(b.Ads))
+	}
+	if n := e.fake.Calls("campaigns.get"); n != 2 {
+		t.Fatalf("campaigns.get calls = %d, want 2", n)
+	}
+	// Archived campaigns are skipped; the live one pages once.
+	if n := e.fake.Calls("ads.get"); n != 2 {
+		t.Fatalf("ads.get calls = %d, want 2", n)
+	}
+	seen := map[string]bool{}
+	for _, a := range b.Ads {
+		if seen[a.AdID] {
+			t.Fatalf("ad %s twice", a.AdID)
+		}
+		seen[a.AdID] = true
 	}
 }

@@ -163,8 +163,9 @@ func (c *Client) platformDay(t time.Time) string {
 
 // Pull implements connectors.AdSource: campaigns (ceil(n/10000)
 // Campaigns.get), one report for the closed days from req.StatsFrom to
-// yesterday, one TODAY report for intraday spend, and ads moderation
-// (Ads.get selects at most 10 campaigns per call, see getAds).
+// yesterday, one TODAY report for intraday spend, and ads moderation of
+// campaigns that are not ended or archived (Ads.get selects at most 10
+// campaigns per call, see getAds).
 func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpacer.AdBatch, error) {
 	var b adpacer.AdBatch
 	now := req.Now
@@ -198,8 +199,12 @@ func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpace
 			return b, err
 		}
 		b.Campaigns = append(b.Campaigns, camp)
-		ids = append(ids, a.ID)
 		known[a.ID] = true
+		// Ads of finished campaigns cannot serve: reading their moderation
+		// would only spend points (15 per call + 1 per ad).
+		if camp.State != adpacer.StateEnded {
+			ids = append(ids, a.ID)
+		}
 	}
 
 	yesterday := todayDay.AddDate(0, 0, -1)

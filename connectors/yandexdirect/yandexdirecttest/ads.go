@@ -2,6 +2,7 @@ package yandexdirecttest
 
 import (
 	"encoding/json"
+	"sort"
 	"strconv"
 )
 
@@ -40,7 +41,18 @@ func (s *Server) adsGet(login string, raw json.RawMessage) (handled, *apiErr) {
 	ids, gids, cids := idSet(sc.Ids), idSet(sc.AdGroupIds), idSet(sc.CampaignIds)
 	states, statuses, types := strSet(sc.States), strSet(sc.Statuses), strSet(sc.Types)
 	var matched []*ad
-	for _, id := range s.adOrder {
+	candidates := s.adOrder
+	if len(sc.CampaignIds) > 0 {
+		// Selecting by campaign walks only those campaigns' ads (keeps
+		// the fake fast for simulator-sized accounts); the order is the
+		// order of creation either way.
+		candidates = nil
+		for _, cidv := range sortedIDs(cids) {
+			candidates = append(candidates, s.adsByCamp[cidv]...)
+		}
+		sort.Slice(candidates, func(i, j int) bool { return candidates[i] < candidates[j] })
+	}
+	for _, id := range candidates {
 		a := s.ads[id]
 		c := s.campaigns[a.CampaignID]
 		if c == nil || c.Login != login {

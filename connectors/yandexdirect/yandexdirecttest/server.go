@@ -242,6 +242,7 @@ type Server struct {
 	ads        map[int64]*ad
 	order      []int64 // campaign ids in creation order
 	adOrder    []int64
+	adsByCamp  map[int64][]int64 // ad ids per campaign, in creation order
 	nextID     int64
 	edits      map[editKey]int
 	calls      map[string]int
@@ -312,6 +313,7 @@ func newServer(opts Options) *Server {
 		accounts:   map[string]*account{},
 		campaigns:  map[int64]*campaign{},
 		ads:        map[int64]*ad{},
+		adsByCamp:  map[int64][]int64{},
 		nextID:     100000,
 		edits:      map[editKey]int{},
 		calls:      map[string]int{},
@@ -621,6 +623,7 @@ func (s *Server) AddAd(a Ad) int64 {
 	}
 	if _, exists := s.ads[a.ID]; !exists {
 		s.adOrder = append(s.adOrder, a.ID)
+		s.adsByCamp[a.CampaignID] = append(s.adsByCamp[a.CampaignID], a.ID)
 	}
 	s.ads[a.ID] = &ad{Ad: a, verdict: "ACCEPTED"}
 	return a.ID

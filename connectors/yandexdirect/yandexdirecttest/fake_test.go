@@ -1,4 +1,4 @@
-package yandexdirect_test
+package yandexdirecttest_test
 
 import (
 	"strings"
@@ -91,7 +91,6 @@ func TestFakeUnitsAccountingAndRefill(t *testing.T) {
 	}
 }
 
-func itoa(v int64) string { return fmtInt(v) }
 
 // Checklist 6.1 item 3: the 6th simultaneous request gets 506.
 func TestFakeConcurrencyLimit(t *testing.T) {
