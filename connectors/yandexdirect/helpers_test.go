@@ -107,7 +107,6 @@ func post(t *testing.T, url string, hdr map[string]string, body string) rawResp 
 
 func fmtInt(v int64) string { return strconv.FormatInt(v, 10) }
 
-
 func oauth2StaticForTest() oauth2.TokenSource {
 	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})
 }

@@ -91,7 +91,6 @@ func TestFakeUnitsAccountingAndRefill(t *testing.T) {
 	}
 }
 
-
 // Checklist 6.1 item 3: the 6th simultaneous request gets 506.
 func TestFakeConcurrencyLimit(t *testing.T) {
 	e := newEnv(t, yandexdirecttest.Options{})
