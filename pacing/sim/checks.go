@@ -136,7 +136,7 @@ func addChecks(res *Results) {
 			w := ratio(p.within15, p.feasible)
 			add("C1", "CPA within +-15% of target for >= 85% of feasible lines", w, p.feasible > 0 && w >= 0.85, fmt.Sprintf("%d of %d feasible line-runs", p.within15, p.feasible))
 		}
-		add("D1", "at most 3 budget edits per Yandex campaign per Moscow day", float64(p.maxYandex), p.maxYandex <= 3, "")
+		add("D1", "at most 3 budget edits per Yandex campaign per Moscow day", float64(p.maxYandex), p.maxYandex <= 3, "edits tried, including those Yandex refused with 8305")
 		add("D2", "zero invariant violations", float64(p.d2), p.d2 == 0, "line-ticks where the platforms' worst case exceeded the remaining budget")
 		add("D3", "at most 1 pause/resume toggle per campaign-day on average", p.toggles, p.toggles <= 1, "")
 		if pr.Policy == PolicyEngine {

@@ -42,7 +42,7 @@ type Metrics struct {
 	C1Feasible        int     `json:"c1_feasible_lines"`
 	D1Writes          float64 `json:"d1_budget_writes_per_campaign_day"`
 	D1MaxWritesDay    int     `json:"d1_max_budget_writes_campaign_day"`
-	D1MaxYandex       int     `json:"d1_max_yandex_writes_moscow_day"`
+	D1MaxYandex       int     `json:"d1_max_yandex_edits_tried_moscow_day"`
 	D1BigSteps        float64 `json:"d1_share_writes_over_30pct"`
 	D1Refused         int     `json:"d1_refused_budget_writes"`
 	D2Violations      int     `json:"d2_invariant_violations"`
@@ -401,10 +401,9 @@ func evaluate(w *World, feasible []bool) RunResult {
 		refused += int(w.acct.budgetRefused[ci])
 		toggles += int(w.acct.toggles[ci])
 		bids += int(w.acct.bidWrites[ci])
-		mx := max(int(w.acct.maxWritesDay[ci]), w.camps[ci].writesToday)
-		mt.D1MaxWritesDay = max(mt.D1MaxWritesDay, mx)
+		mt.D1MaxWritesDay = max(mt.D1MaxWritesDay, int(w.acct.maxWritesDay[ci]), w.camps[ci].writesToday)
 		if c.pidx == pYandex {
-			mt.D1MaxYandex = max(mt.D1MaxYandex, mx)
+			mt.D1MaxYandex = max(mt.D1MaxYandex, int(w.acct.maxAttemptsDay[ci]), w.camps[ci].attemptsToday)
 		}
 	}
 	mt.D1Writes = float64(writes) / campDays
@@ -514,7 +513,7 @@ var metricDefs = []struct {
 	{"applications_per_1000", "apps per 1000 RUB", func(m *Metrics) float64 { return m.AppsPer1000 }},
 	{"d1_budget_writes_per_campaign_day", "D1 writes/camp-day", func(m *Metrics) float64 { return m.D1Writes }},
 	{"d1_max_budget_writes_campaign_day", "D1 max writes/day", func(m *Metrics) float64 { return float64(m.D1MaxWritesDay) }},
-	{"d1_max_yandex_writes_moscow_day", "D1 max Yandex/MSK day", func(m *Metrics) float64 { return float64(m.D1MaxYandex) }},
+	{"d1_max_yandex_edits_tried_moscow_day", "D1 max Yandex tries/MSK day", func(m *Metrics) float64 { return float64(m.D1MaxYandex) }},
 	{"d1_share_writes_over_30pct", "D1 steps >30%", func(m *Metrics) float64 { return m.D1BigSteps }},
 	{"d1_refused_budget_writes", "D1 refused writes", func(m *Metrics) float64 { return float64(m.D1Refused) }},
 	{"d2_invariant_violations", "D2 violations", func(m *Metrics) float64 { return float64(m.D2Violations) }},

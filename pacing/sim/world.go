@@ -84,6 +84,10 @@ type campState struct {
 
 	// write discipline
 	writesToday   int
+	// attemptsToday counts budget writes including those the edit limit
+	// refused: D1 asks whether a policy tries a 4th Yandex edit, which the
+	// platform's refusal would otherwise hide.
+	attemptsToday int
 	bidWritesDay  int
 	lastBudgetSet time.Time
 }
@@ -130,6 +134,7 @@ type accounting struct {
 	bidWrites       []int32
 	toggles         []int32
 	maxWritesDay    []int32 // per campaign, max successful budget writes in one platform day
+	maxAttemptsDay  []int32 // per campaign, max budget writes tried in one platform day (incl. refused by the edit limit)
 	bigSteps        []int32 // budget writes changing the value by more than 30%
 	yandexOverLimit int32   // Yandex campaign-days with more than 3 successful edits (must stay 0)
 	d2Violations    []int32 // per line: ticks where worst-case exposure exceeded the remaining budget
@@ -153,7 +158,7 @@ func newWorld(sc *Scenario, m *market) *World {
 	}
 	w.acct = accounting{
 		budgetWrites: make([]int32, n), budgetRefused: make([]int32, n), bidWrites: make([]int32, n),
-		toggles: make([]int32, n), maxWritesDay: make([]int32, n), bigSteps: make([]int32, n),
+		toggles: make([]int32, n), maxWritesDay: make([]int32, n), maxAttemptsDay: make([]int32, n), bigSteps: make([]int32, n),
 		d2Violations: make([]int32, len(sc.Lines)), d2First: make([]int32, len(sc.Lines)),
 	}
 	for i := range w.acct.d2First {
@@ -262,8 +267,9 @@ func (w *World) rollover(k int) {
 				st.spentMonthBefore = st.spentMonth
 			}
 		}
-		if !first && st.writesToday > int(w.acct.maxWritesDay[ci]) {
-			w.acct.maxWritesDay[ci] = int32(st.writesToday)
+		if !first {
+			w.acct.maxWritesDay[ci] = max(w.acct.maxWritesDay[ci], int32(st.writesToday))
+			w.acct.maxAttemptsDay[ci] = max(w.acct.maxAttemptsDay[ci], int32(st.attemptsToday))
 		}
 		st.day = day
 		st.dayStart = sc.TickOf(w.m.dayStartTime(z, day))
@@ -272,7 +278,7 @@ func (w *World) rollover(k int) {
 		st.seenToday, st.expectedToday = 0, 0
 		st.spentToday = 0
 		st.maxSetting = st.setting
-		st.edits, st.writesToday, st.bidWritesDay = 0, 0, 0
+		st.edits, st.writesToday, st.attemptsToday, st.bidWritesDay = 0, 0, 0, 0
 	}
 }
 
@@ -566,6 +572,7 @@ func (w *World) setBudget(ci int, v adpacer.Micros) error {
 	if v == st.setting {
 		return nil
 	}
+	st.attemptsToday++
 	if pp.MaxBudgetEdits > 0 && st.edits >= pp.MaxBudgetEdits {
 		w.acct.budgetRefused[ci]++
 		return &PlatformError{Platform: c.Platform, Campaign: c.ID, Code: "8305",

@@ -146,6 +146,9 @@ func TestYandexFourthEditRefusedOnMoscowDay(t *testing.T) {
 	if platformCode(err) != "8305" {
 		t.Fatalf("4th edit: err = %v, want Yandex 8305", err)
 	}
+	if tried := w.camps[w.sc.campIdx[yandexID]].attemptsToday; tried != 4 {
+		t.Errorf("edits tried = %d, want 4 (D1 counts the refused try)", tried)
+	}
 	// Setting the current value is a no-op, not an edit.
 	must(t, w.SetDailyBudget(yandexID, rub(1300)))
 	// 23:45 Moscow is already the next day in Vladivostok (the campaign's
