@@ -83,7 +83,7 @@ type campState struct {
 	cValid bool
 
 	// write discipline
-	writesToday   int
+	writesToday int
 	// attemptsToday counts budget writes including those the edit limit
 	// refused: D1 asks whether a policy tries a 4th Yandex edit, which the
 	// platform's refusal would otherwise hide.
