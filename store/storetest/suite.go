@@ -198,6 +198,31 @@ func testRestatement(t *testing.T, s store.Store, _ string, _ Backend) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("after restatement (-want +got):\n%s", d)
 	}
+	// One batch repeating keys: the last occurrence wins, as in a stream
+	// of upserts.
+	c2 := c
+	c2.Name = "renamed"
+	daily2 := daily
+	daily2.Cost = 1
+	snap := adpacer.SpendSnapshot{Campaign: camp1, Day: "2026-03-02", At: day0.Add(time.Hour), Cost: 5}
+	snap2 := snap
+	snap2.Cost = 6
+	ad := adpacer.AdStatus{Campaign: camp1, AdID: "a1", Status: adpacer.ModerationPending}
+	ad2 := ad
+	ad2.Status = adpacer.ModerationAccepted
+	mustSave(t, s, "src", adpacer.AdBatch{Campaigns: []adpacer.Campaign{c, c2}, Stats: []adpacer.Stat{hourStat(camp1, 4, 7), daily, hourStat(camp1, 4, 8), daily2},
+		Snapshots: []adpacer.SpendSnapshot{snap, snap2}, Ads: []adpacer.AdStatus{ad, ad2}}, "3")
+	got, _ = s.Stats(ctx, []adpacer.CampaignID{camp1}, day0.Add(-48*time.Hour), day0.Add(48*time.Hour))
+	want = []adpacer.Stat{daily2, restated, hourStat(camp1, 4, 8)}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("repeated keys in one batch (-want +got):\n%s", d)
+	}
+	cs, _ := s.Campaigns(ctx)
+	sn, _ := s.SpendSnapshots(ctx, nil, "2026-03-02")
+	ads, _ := s.AdStatuses(ctx)
+	if len(cs) != 1 || cs[0].Name != "renamed" || len(sn) != 1 || sn[0].Cost != 6 || len(ads) != 1 || ads[0].Status != adpacer.ModerationAccepted {
+		t.Errorf("repeated keys: campaigns %+v snapshots %+v ads %+v", cs, sn, ads)
+	}
 }
 
 func testBadData(t *testing.T, s store.Store, _ string, _ Backend) {

@@ -196,6 +196,9 @@ func (s *Store) upsertCampaigns(ctx context.Context, tx *sql.Tx, source string, 
 	if len(cs) == 0 {
 		return keys, nil
 	}
+	if s.cfg.Dialect == Postgres {
+		return s.upsertCampaignsPG(ctx, tx, source, cs)
+	}
 	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO campaigns
 		(id, platform, account_id, name, time_zone, currency, state, daily_budget, bid, strategy, budget_edits_today, updated_us, source)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -303,6 +306,13 @@ func (s *Store) saveStats(ctx context.Context, tx *sql.Tx, stats []adpacer.Stat,
 		if err != nil {
 			return err
 		}
+	}
+	if len(other) > 0 && s.cfg.Dialect == Postgres {
+		rows := make([]adpacer.Stat, len(other))
+		for j, i := range other {
+			rows[j] = stats[i]
+		}
+		return s.saveOtherStatsPG(ctx, tx, rows, keys)
 	}
 	if len(other) > 0 {
 		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO stats_other (campaign_key, start_us, end_us, cost, clicks, impressions, conversions)
@@ -456,6 +466,14 @@ func (s *Store) saveSnapshots(ctx context.Context, tx *sql.Tx, sns []adpacer.Spe
 	if len(sns) == 0 {
 		return nil
 	}
+	for i, sn := range sns {
+		if keys[sn.Campaign] == 0 {
+			return unknownCampaign(fmt.Sprintf("snapshots[%d].campaign", i), sn.Campaign)
+		}
+	}
+	if s.cfg.Dialect == Postgres {
+		return s.saveSnapshotsPG(ctx, tx, sns)
+	}
 	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO spend_snapshots (campaign_id, day, at_us, cost) VALUES (?, ?, ?, ?)
 		ON CONFLICT (campaign_id, day, at_us) DO UPDATE SET cost = excluded.cost`))
 	if err != nil {
@@ -476,6 +494,14 @@ func (s *Store) saveSnapshots(ctx context.Context, tx *sql.Tx, sns []adpacer.Spe
 func (s *Store) saveAds(ctx context.Context, tx *sql.Tx, ads []adpacer.AdStatus, keys map[adpacer.CampaignID]int64) error {
 	if len(ads) == 0 {
 		return nil
+	}
+	for i, a := range ads {
+		if keys[a.Campaign] == 0 {
+			return unknownCampaign(fmt.Sprintf("ads[%d].campaign", i), a.Campaign)
+		}
+	}
+	if s.cfg.Dialect == Postgres {
+		return s.saveAdsPG(ctx, tx, ads)
 	}
 	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO ad_statuses (campaign_id, ad_id, status, reason, at_us) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (campaign_id, ad_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, at_us = excluded.at_us`))
