@@ -9,7 +9,6 @@
 package googleads
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -486,8 +485,7 @@ func (c *Client) Mutate(ctx context.Context, service string, ops []Operation, va
 var errBadRow = errors.New("google ads: malformed row")
 
 func decodeRow(raw json.RawMessage, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("%w: %v: %.200s", errBadRow, err, string(raw))
 	}
 	return nil

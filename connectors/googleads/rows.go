@@ -1,7 +1,6 @@
 package googleads
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 )
@@ -11,12 +10,10 @@ import (
 type i64 int64
 
 func (v *i64) UnmarshalJSON(b []byte) error {
-	s := string(b)
-	if len(s) >= 2 && s[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		b = b[1 : len(b)-1] // digits need no unescaping
 	}
+	s := string(b)
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return fmt.Errorf("int64 field: %q is not an integer", s)

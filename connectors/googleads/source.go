@@ -293,16 +293,18 @@ func (c *Client) pullStats(ctx context.Context, a *accountState, from, today, no
 			spans = append(spans, span{start: start, end: end, started: start.Before(now)})
 		}
 	}
-	type series struct {
-		stats []adpacer.Stat
-		seen  []bool
+	type metrics struct {
+		cost, clicks, impressions int64
+		conversions               float64
+		seen                      bool
 	}
+	type series struct{ m []metrics }
 	byCampaign := map[int64]*series{}
 	var extra []int64 // campaigns seen only in statistics
 	get := func(id int64) *series {
 		s := byCampaign[id]
 		if s == nil {
-			s = &series{stats: make([]adpacer.Stat, len(spans)), seen: make([]bool, len(spans))}
+			s = &series{m: make([]metrics, len(spans))}
 			byCampaign[id] = s
 			if a.byID[id] == nil {
 				extra = append(extra, id)
@@ -338,39 +340,48 @@ func (c *Client) pullStats(ctx context.Context, a *accountState, from, today, no
 				return fmt.Errorf("%w: hour %d of %s does not exist in %s", errBadRow, r.Segments.Hour, r.Segments.Date, a.timeZone)
 			}
 		}
-		s := get(id)
-		st := &s.stats[i]
-		s.seen[i] = true
-		st.Cost += adpacer.Micros(m.CostMicros)
-		st.Clicks += int64(m.Clicks)
-		st.Impressions += int64(m.Impressions)
-		st.Conversions += m.Conversions
+		x := &get(id).m[i]
+		x.seen = true
+		x.cost += int64(m.CostMicros)
+		x.clicks += int64(m.Clicks)
+		x.impressions += int64(m.Impressions)
+		x.conversions += m.Conversions
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("google ads %s: read hourly statistics: %w", c.cid, err)
 	}
 	sort.Slice(extra, func(i, j int) bool { return extra[i] < extra[j] })
-	var out []adpacer.Stat
-	for _, id := range append(append([]int64(nil), a.order...), extra...) {
+	ids := append(append([]int64(nil), a.order...), extra...)
+	// Every started hour of a live campaign is reported, zero when Google
+	// omits the row, so a restatement to zero overwrites the store.
+	keep := func(id int64, s *series, i int) bool {
 		cs := a.byID[id]
 		live := cs != nil && cs.status != "REMOVED"
+		return (s != nil && s.m[i].seen) || (live && spans[i].started)
+	}
+	n := 0
+	for _, id := range ids {
 		s := byCampaign[id]
-		if s == nil && !live {
-			continue
+		for i := range spans {
+			if keep(id, s, i) {
+				n++
+			}
 		}
-		if s == nil {
-			s = get(id)
-		}
+	}
+	out := make([]adpacer.Stat, 0, n)
+	for _, id := range ids {
+		s := byCampaign[id]
 		campaign := adpacer.NewCampaignID(adpacer.GoogleAds, strconv.FormatInt(id, 10))
 		for i, sp := range spans {
-			// Every started hour of a live campaign is reported, zero when
-			// Google omits the row, so a restatement to zero overwrites.
-			if !s.seen[i] && !(live && sp.started) {
+			if !keep(id, s, i) {
 				continue
 			}
-			st := s.stats[i]
-			st.Campaign, st.Start, st.End = campaign, sp.start, sp.end
+			st := adpacer.Stat{Campaign: campaign, Start: sp.start, End: sp.end}
+			if s != nil {
+				x := s.m[i]
+				st.Cost, st.Clicks, st.Impressions, st.Conversions = adpacer.Micros(x.cost), x.clicks, x.impressions, x.conversions
+			}
 			if err := st.Validate(); err != nil {
 				return nil, fmt.Errorf("google ads %s: %w", c.cid, err)
 			}
