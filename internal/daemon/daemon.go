@@ -279,7 +279,7 @@ func boardURL(base, board string) string {
 		return "https://trello.com/b/" + board
 	}
 	// The in-repo fake serves its HTML view next to its API.
-	return strings.TrimSuffix(base, "/1") + "/b/" + board
+	return strings.TrimSuffix(base, "/1") + "/board/" + board
 }
 
 type approver struct{ a *trello.Approvals }

@@ -65,3 +65,36 @@ func (d *Daemon) Mount(srv *telemetry.Server) {
 		srv.Handle("/webhooks/trello", d.webhook)
 	}
 }
+
+// AdSourceIDs, BoardSourceIDs and TimeSourceIDs name the configured
+// connector instances, for callers that drive the jobs themselves (demo).
+func (d *Daemon) AdSourceIDs() []string {
+	var ids []string
+	for _, y := range d.cfg.Connectors.YandexDirect {
+		ids = append(ids, y.ID)
+	}
+	for _, g := range d.cfg.Connectors.GoogleAds {
+		ids = append(ids, g.ID)
+	}
+	return ids
+}
+
+// BoardSourceIDs lists Trello instances that sync boards.
+func (d *Daemon) BoardSourceIDs() []string {
+	var ids []string
+	for _, t := range d.cfg.Connectors.Trello {
+		if len(t.Boards) > 0 {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids
+}
+
+// TimeSourceIDs lists Everhour instances.
+func (d *Daemon) TimeSourceIDs() []string {
+	var ids []string
+	for _, e := range d.cfg.Connectors.Everhour {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}

@@ -189,7 +189,14 @@ func (s *Source) refresh(ctx context.Context, refresh string) (adpacer.OAuthToke
 	if t.AccessToken == "" {
 		return adpacer.OAuthToken{}, fmt.Errorf("oauth %s: token endpoint returned no access_token", s.cfg.Name)
 	}
-	return adpacer.OAuthToken{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}, nil
+	// Expiry is counted on this source's clock from expires_in: oauth2
+	// stamps Expiry with the wall clock, which is wrong under an injected
+	// clock and when the host clock is off.
+	expiry := t.Expiry
+	if t.ExpiresIn > 0 {
+		expiry = s.cfg.Now().Add(time.Duration(t.ExpiresIn) * time.Second)
+	}
+	return adpacer.OAuthToken{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: expiry}, nil
 }
 
 func (s *Source) oauth2Token() *oauth2.Token {

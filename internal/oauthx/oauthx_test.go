@@ -124,6 +124,25 @@ func TestRotatedTokenPersistedBeforeUse(t *testing.T) {
 	}
 }
 
+func TestExpiryFollowsInjectedClock(t *testing.T) {
+	ts, srv, st := setup(t, "seed")
+	now := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC) // far from the wall clock
+	src, _ := New(Config{Name: "g", ClientID: "cid", TokenURL: srv.URL, RefreshToken: "seed", Store: st, Now: func() time.Time { return now }})
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.toks["g"].Expiry; !got.Equal(now.Add(time.Hour)) {
+		t.Fatalf("expiry %v, want an hour after the injected now", got)
+	}
+	now = now.Add(59 * time.Minute) // inside the early-expiry window
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if ts.calls.Load() != 2 {
+		t.Fatalf("token endpoint called %d times, want a refresh near expiry", ts.calls.Load())
+	}
+}
+
 func TestSaveFailureWithholdsToken(t *testing.T) {
 	_, srv, st := setup(t, "seed")
 	st.fail = errors.New("disk full")

@@ -1,0 +1,391 @@
+// Package demo runs `adpacer demo`: the simulated market of pacing/sim behind
+// the in-repo fake Yandex Direct, Google Ads, Trello and Everhour servers on
+// loopback, a temporary SQLite store, and the real daemon (internal/daemon)
+// wired to them over HTTP on an accelerated clock. Nothing here is a
+// shortcut around the daemon: its config is written to a file and loaded
+// and validated like any other, and every byte between the daemon and the
+// platforms crosses a real HTTP connection.
+package demo
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/internal/config"
+	"github.com/adpacer/adpacer/internal/daemon"
+	"github.com/adpacer/adpacer/internal/telemetry"
+	"github.com/adpacer/adpacer/pacing/sim"
+	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/store/sqlite"
+)
+
+//go:embed demo.yaml
+var scenarioYAML []byte
+
+// Options of a demo run.
+type Options struct {
+	// Days of the simulated month to run (1..30, default 30).
+	Days int
+	// Duration is the wall time the run should take; the loop sleeps when
+	// it runs ahead (default 2m for 30 days, scaled by Days). Zero with
+	// Fast runs as fast as the machine allows.
+	Duration time.Duration
+	Fast     bool
+	// Listen is the daemon's HTTP address (status page, /metrics).
+	Listen string
+	// Dir holds the store, config, secrets and logs (default: a new
+	// temporary directory, removed at the end unless Keep).
+	Dir  string
+	Keep bool
+	// Out receives progress and the summary; TTY redraws one line.
+	Out io.Writer
+	TTY bool
+	// Build labels /metrics.
+	Build telemetry.BuildInfo
+	// Ready, when set, is called once the servers listen (tests, screenshots).
+	Ready func(Endpoints)
+}
+
+// Endpoints are the loopback addresses the demo serves.
+type Endpoints struct {
+	Status, Yandex, Google, GoogleToken, Trello, TrelloBoard, Everhour string
+}
+
+// LineSummary is one budget line at the end of the run.
+type LineSummary struct {
+	ID, Name             string
+	Budget, Spent        adpacer.Micros
+	PlanError            float64 // mean |spend - plan| over the run, as a share of the budget
+	CPA, TargetCPA       *adpacer.Micros
+	Actions, Alerts      int
+	Utilisation          float64
+	Conversions          float64
+	Status               string
+}
+
+// Summary of a run.
+type Summary struct {
+	Days             int
+	Cycles           int
+	Lines            []LineSummary
+	Writes           int // mutating API calls the fakes received
+	RefusedByWorld   int
+	AlertCards       int
+	ApprovalsGranted int
+	HoursLogged      float64
+	Wall             time.Duration
+}
+
+// Run runs the demo until the simulated days are over or ctx ends.
+func Run(ctx context.Context, o Options) (Summary, error) {
+	started := time.Now()
+	if o.Days == 0 {
+		o.Days = 30
+	}
+	if o.Days < 1 || o.Days > 30 {
+		return Summary{}, fmt.Errorf("--days %d: want 1..30 (the demo month has 30 days)", o.Days)
+	}
+	if o.Duration == 0 && !o.Fast {
+		o.Duration = time.Duration(o.Days) * 4 * time.Second
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Dir == "" {
+		dir, err := os.MkdirTemp("", "adpacer-demo-")
+		if err != nil {
+			return Summary{}, err
+		}
+		o.Dir = dir
+		if !o.Keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	sc, err := sim.ParseScenario(scenarioYAML)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo scenario: %w", err)
+	}
+	msk, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		return Summary{}, err
+	}
+	sh := &shared{w: sim.NewWorld(sc, 1), msk: msk}
+	clock := newSimClock(sc.Start)
+
+	env, err := startFakes(sh, sc, clock)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer env.close()
+
+	cfgPath, err := env.writeConfig(o.Dir, sc)
+	if err != nil {
+		return Summary{}, err
+	}
+	cfg, err := config.LoadAndValidate(cfgPath)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo config: %w", err)
+	}
+	logFile, err := os.Create(filepath.Join(o.Dir, "adpacer.log"))
+	if err != nil {
+		return Summary{}, err
+	}
+	defer logFile.Close()
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(logFile), zap.InfoLevel))
+
+	st, err := sqlite.Open(ctx, cfg.Store.SQLite.Path, sqlite.Options{Now: clock.Now})
+	if err != nil {
+		return Summary{}, err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return Summary{}, err
+	}
+	epoch, err := st.BumpEpoch(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	reg := telemetry.NewRegistry(o.Build)
+	d, err := daemon.Build(ctx, daemon.Options{Config: cfg, Store: st, Logger: log, Registry: reg,
+		Now: clock.Now, Clock: clock, Epoch: func() int64 { return epoch }})
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo daemon: %w", err)
+	}
+	hb := telemetry.NewHeartbeat(nil)
+	ready := telemetry.NewReadiness(telemetry.CondConfigLoaded, telemetry.CondStoreMigrated)
+	ready.Set(telemetry.CondConfigLoaded, true, "")
+	ready.Set(telemetry.CondStoreMigrated, true, "")
+	srv, err := telemetry.NewServer(telemetry.ServerOptions{Listen: o.Listen, Gatherer: reg, Heartbeat: hb, Readiness: ready, Logger: log})
+	if err != nil {
+		return Summary{}, err
+	}
+	d.Mount(srv)
+	if err := srv.Listen(); err != nil {
+		return Summary{}, err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve() }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-serveErr
+	}()
+	ep := env.endpoints("http://" + srv.Addr() + "/")
+	printEndpoints(o.Out, ep, env)
+	if o.Ready != nil {
+		o.Ready(ep)
+	}
+
+	sum := Summary{Days: o.Days}
+	end := sc.Start.Add(time.Duration(o.Days) * 24 * time.Hour)
+	step := 15 * time.Minute
+	total := int(end.Sub(sc.Start) / step)
+	perStep := time.Duration(0)
+	if o.Duration > 0 {
+		perStep = o.Duration / time.Duration(total)
+	}
+	prog := newProgress(o.Out, o.TTY, total)
+	for i := 1; i <= total; i++ {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		tickStart := time.Now()
+		now := sc.Start.Add(time.Duration(i) * step)
+		sh.advance(now)
+		clock.Set(now)
+		env.moderation(sh)
+		if err := env.logTime(now); err != nil {
+			return sum, err
+		}
+		if err := runCycle(ctx, d, i); err != nil {
+			log.Warn("cycle", zap.Error(err))
+		}
+		if granted, err := env.manager(now); err != nil {
+			log.Warn("manager", zap.Error(err))
+		} else {
+			sum.ApprovalsGranted += granted
+		}
+		hb.Beat()
+		sum.Cycles++
+		if i%4 == 0 {
+			prog.update(i, now, d.Runner.LastStatus())
+		}
+		if wait := perStep - time.Since(tickStart); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return sum, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	}
+	prog.done()
+	if err := summarise(ctx, &sum, sh, d, st, env); err != nil {
+		return sum, err
+	}
+	sum.Wall = time.Since(started)
+	printSummary(o.Out, sum, ep)
+	return sum, nil
+}
+
+// runCycle runs the daemon's jobs as its schedule would: ads pulled, paced,
+// applied and alerted every 15 minutes; Trello and Everhour pulled hourly.
+func runCycle(ctx context.Context, d *daemon.Daemon, i int) error {
+	r := d.Runner
+	var errs []error
+	for _, id := range d.AdSourceIDs() {
+		if err := r.PullAds(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if i%4 == 0 {
+		for _, id := range d.BoardSourceIDs() {
+			if err := r.PullBoards(ctx, id); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, id := range d.TimeSourceIDs() {
+			if err := r.PullTime(ctx, id); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := r.Pace(ctx); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if err := r.Apply(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := r.Alerts(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func summarise(ctx context.Context, sum *Summary, sh *shared, d *daemon.Daemon, st store.Store, env *fakes) error {
+	status := d.Runner.LastStatus()
+	acts, err := st.Actions(ctx, store.ActionFilter{})
+	if err != nil {
+		return err
+	}
+	byLine := map[string]int{}
+	for _, a := range acts {
+		if a.State == adpacer.ActionApplied {
+			byLine[a.Line]++
+		}
+	}
+	alerts, err := st.ListAlerts(ctx)
+	if err != nil {
+		return err
+	}
+	alertsByLine := map[string]int{}
+	for _, a := range alerts {
+		for _, l := range status.Lines {
+			if strings.HasSuffix(a.Key, ":"+l.ID) || strings.Contains(a.Key, ":"+l.ID+":") {
+				alertsByLine[l.ID]++
+			}
+		}
+	}
+	sum.AlertCards = len(alerts)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for _, l := range status.Lines {
+		ls := LineSummary{ID: l.ID, Name: l.Name, Budget: l.Budget, TargetCPA: l.TargetCPA, Actions: byLine[l.ID], Alerts: alertsByLine[l.ID]}
+		var conv float64
+		for _, id := range l.Campaigns {
+			spent, err := sh.w.TrueSpend(id)
+			if err != nil {
+				return err
+			}
+			ls.Spent += spent
+			stat, err := sh.w.ReportedStat(id, sh.w.Scenario().Start, sh.w.Now())
+			if err == nil {
+				conv += stat.Conversions
+			}
+		}
+		ls.Conversions = conv
+		if conv > 0 {
+			cpa := adpacer.FromFloat(ls.Spent.Float() / conv)
+			ls.CPA = &cpa
+		}
+		if l.Budget > 0 {
+			ls.Utilisation = float64(ls.Spent) / float64(l.Budget)
+			var dev float64
+			pts := status.History[l.ID]
+			for _, p := range pts {
+				dev += math.Abs(float64(p.Spent - p.Planned))
+			}
+			if len(pts) > 0 {
+				ls.PlanError = dev / float64(len(pts)) / float64(l.Budget)
+			}
+		}
+		for _, s := range status.Plan.Lines {
+			if s.ID == l.ID {
+				ls.Status = s.Status
+			}
+		}
+		sum.Lines = append(sum.Lines, ls)
+	}
+	sort.Slice(sum.Lines, func(i, j int) bool { return sum.Lines[i].ID < sum.Lines[j].ID })
+	sum.RefusedByWorld = sh.refused
+	sum.Writes = env.yandex.MutatingCalls() + env.googleWrites()
+	sum.HoursLogged = float64(env.loggedSeconds) / 3600
+	return nil
+}
+
+// simClock is the demo's accelerated clock: the loop sets it; connector
+// back-off sleeps advance nothing (they return at once), so a retry storm
+// cannot stall the demo.
+type simClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newSimClock(t time.Time) *simClock { return &simClock{t: t} }
+
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock forward to t; a clock already past t (a connector
+// slept through a back-off) stays where it is.
+func (c *simClock) Set(t time.Time) {
+	c.mu.Lock()
+	if t.After(c.t) {
+		c.t = t
+	}
+	c.mu.Unlock()
+}
+
+// Sleep advances simulated time by d and returns at once, so a rate-limit
+// wait or a back-off costs simulated, not wall, time.
+func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d > 0 {
+		c.mu.Lock()
+		c.t = c.t.Add(d)
+		c.mu.Unlock()
+	}
+	return nil
+}
