@@ -67,14 +67,14 @@ type Endpoints struct {
 
 // LineSummary is one budget line at the end of the run.
 type LineSummary struct {
-	ID, Name             string
-	Budget, Spent        adpacer.Micros
-	PlanError            float64 // mean |spend - plan| over the run, as a share of the budget
-	CPA, TargetCPA       *adpacer.Micros
-	Actions, Alerts      int
-	Utilisation          float64
-	Conversions          float64
-	Status               string
+	ID, Name        string
+	Budget, Spent   adpacer.Micros
+	PlanError       float64 // mean |spend - plan| over the run, as a share of the budget
+	CPA, TargetCPA  *adpacer.Micros
+	Actions, Alerts int
+	Utilisation     float64
+	Conversions     float64
+	Status          string
 }
 
 // Summary of a run.
