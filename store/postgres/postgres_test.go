@@ -85,3 +85,23 @@ func withSearchPath(dsn, schema string) string {
 }
 
 func TestBehaviour(t *testing.T) { storetest.Run(t, backend) }
+
+// TestOpenErrorsHideTheDSNSecret: a password must never reach an error
+// (errors end up in logs).
+func TestOpenErrorsHideTheDSNSecret(t *testing.T) {
+	const canary = "canary-pw-7f3a9"
+	for _, dsn := range []string{
+		"postgres://adpacer:" + canary + "@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", // nothing listens on port 1
+		"postgres://adpacer:" + canary + "@127.0.0.1:5432/db?sslmode=bogus",                  // unparsable option
+		"host=127.0.0.1 port=1 password=" + canary + " connect_timeout=2 sslmode=disable",
+	} {
+		s, err := Open(context.Background(), dsn, Options{})
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open succeeded on %q", strings.ReplaceAll(dsn, canary, "***"))
+		}
+		if strings.Contains(err.Error(), canary) {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+}
