@@ -250,7 +250,7 @@ func generate(spec *ScenarioSpec, s *Scenario, regions []RegionSpec) ([]LineSpec
 	}
 	for li := range lines {
 		cpa := cpaNum[li] / cpaDen[li]
-		f := uni(0.95, 1.10)
+		f := uni(0.85, 1.20)
 		if infeasible[li] {
 			f = 0.55
 		}
