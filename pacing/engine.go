@@ -38,6 +38,9 @@ const (
 	// catchUpDays: average days of traffic over which a deviation from the
 	// plan is made up.
 	catchUpDays = 2
+	// cpaDeadband: CPA within this fraction of the target moves no bid;
+	// conversions are noisy and the bid that hits the target is near.
+	cpaDeadband = 0.08
 )
 
 // Decide computes the plan for a snapshot: budget, bid and state changes,
@@ -62,8 +65,10 @@ func Decide(s *Snapshot) (Plan, error) {
 }
 
 type engine struct {
-	// budget and est of the line being decided.
+	// budget and est of the line being decided; behind: the line is
+	// short of its plan by more than a percent of the budget.
 	budget, est int64
+	behind      bool
 	s           *Snapshot
 	ix          *index
 	pol         Policy
@@ -221,6 +226,7 @@ type campPlan struct {
 	cpa      float64 // delay-corrected CPA, 0 when unknown
 	cvr      float64
 	conv     float64
+	rawConv  float64 // reported conversions in the CPA window
 }
 
 // lineState is a line's accounting before any decision.
@@ -308,6 +314,7 @@ func (e *engine) decideLine(li int, plan *Plan) {
 	status.Projected = adpacer.Micros(est + int64(math.Round(futureCap))).RoundTo(kopeck)
 
 	active := e.now >= la.start && e.now < la.end
+	e.behind = float64(status.PlannedToDate)-float64(est) > float64(B)/100
 	var committed int64
 	if active {
 		e.budget, e.est = B, est
@@ -443,7 +450,7 @@ func (e *engine) cpaOf(cp *campPlan) {
 		conv += ca.conv[age] / f
 		raw += ca.conv[age]
 	}
-	cp.conv = conv
+	cp.conv, cp.rawConv = conv, raw
 	if raw < e.pol.MinConversions {
 		return
 	}
@@ -517,7 +524,9 @@ func (e *engine) shares(line *Line, cps []campPlan) {
 			}
 		}
 		shift := e.pol.BudgetShiftPct / 100
-		if conv > 0 {
+		// Only while the line misses its target: at or under target the
+		// mix that achieves it is kept.
+		if conv > 0 && cost/conv > float64(*line.TargetCPA) {
 			lineCPA := cost / conv
 			for i := range cps {
 				if cps[i].control && cps[i].cpa > 0 {
@@ -934,7 +943,7 @@ func (e *engine) emitActions(line *Line, cp *campPlan, tl *timeline, plan *Plan)
 	if cp.resume {
 		e.addAction(plan, line, c, adpacer.Resume, nil, nil, cp, "resume: the line's worst-case spend fits the remaining budget again")
 	}
-	e.bidAction(line, cp, plan)
+	e.bidAction(line, cp, tl, plan)
 }
 
 // yandexAllows applies Yandex Direct's edit rules: three edits per Moscow
@@ -957,7 +966,7 @@ func (e *engine) yandexAllows(c *Campaign, cp *campPlan) bool {
 // bidAction moves the bid toward the CPA target and toward the spend the
 // plan needs: the smaller of the pacing and CPA multipliers, limited to a
 // step, the bid range and a cooldown.
-func (e *engine) bidAction(line *Line, cp *campPlan, plan *Plan) {
+func (e *engine) bidAction(line *Line, cp *campPlan, tl *timeline, plan *Plan) {
 	c := cp.c
 	if c.Bid == nil || !cp.active {
 		return
@@ -978,8 +987,14 @@ func (e *engine) bidAction(line *Line, cp *campPlan, plan *Plan) {
 	for d := 0; d < 3; d++ {
 		spent3 += ca.cost[d]
 	}
-	daily := float64(spent3+cp.unseen) / (float64(span) / daySec)
-	use := daily / float64(*c.DailyBudget)
+	// Against what the setting allows on that traffic: the platforms scale
+	// the budget by the day's traffic, so a quiet weekend is not a demand
+	// limit.
+	wSpan := tl.between(e.now-span, e.now)
+	if wSpan <= 0 {
+		return
+	}
+	use := float64(spent3+cp.unseen) / (float64(*c.DailyBudget) * wSpan / 24)
 	// Spending the budget comes first: a campaign that cannot spend its
 	// budget is short of traffic at its bid, so the bid rises whatever the
 	// CPA says (a bid cut there would only lose spend). A campaign the
@@ -992,7 +1007,7 @@ func (e *engine) bidAction(line *Line, cp *campPlan, plan *Plan) {
 		// The last day only: bids change at most daily, so it reflects the
 		// current bid.
 		cost2, clicks2 := ca.cost[0], ca.clicks[0]
-		if clicks2 > 0 && cost2 > 0 {
+		if dev := cp.cpa/float64(*line.TargetCPA) - 1; clicks2 > 0 && cost2 > 0 && math.Abs(dev) > cpaDeadband && cp.rawConv >= 3*e.pol.MinConversions {
 			// Without windup: the CPC the target allows at the observed
 			// (delay-corrected) conversion rate against the recent CPC.
 			cpcNow := float64(cost2) / float64(clicks2)
@@ -1000,7 +1015,7 @@ func (e *engine) bidAction(line *Line, cp *campPlan, plan *Plan) {
 		}
 	}
 	switch {
-	case use < 0.85:
+	case use < 0.8 && e.behind:
 		m = math.Sqrt(1 / max(use, 0.25))
 		reason = fmt.Sprintf("raise the bid: the campaign spends %.0f%% of its budget, short of traffic", use*100)
 		if mC > m {
