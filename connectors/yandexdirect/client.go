@@ -138,8 +138,11 @@ type Client struct {
 }
 
 type pointsState struct {
-	mu          sync.Mutex
-	known       bool
+	mu    sync.Mutex
+	known bool // a Units header was seen
+	// stale: we waited for an accrual since the last header, so the
+	// balance is unknown until the next response.
+	stale       bool
 	remaining   int64
 	limit       int64
 	lastAccrual time.Time
@@ -437,7 +440,7 @@ func (c *Client) observeUnits(service, method, h string) {
 	if c.points.known && limit >= 48 && remaining-(c.points.remaining-spent) >= limit/48 {
 		c.points.lastAccrual = now
 	}
-	c.points.known, c.points.remaining, c.points.limit = true, remaining, limit
+	c.points.known, c.points.stale, c.points.remaining, c.points.limit = true, false, remaining, limit
 	c.points.mu.Unlock()
 }
 
@@ -494,7 +497,7 @@ func (c *Client) pointsWait(ctx context.Context, n int, waited *time.Duration) e
 func (c *Client) throttle(ctx context.Context, n *int, waited *time.Duration) error {
 	for {
 		c.points.mu.Lock()
-		low := c.points.known && c.points.remaining < c.cfg.PointsReserve
+		low := c.points.known && !c.points.stale && c.points.remaining < c.cfg.PointsReserve
 		c.points.mu.Unlock()
 		if !low {
 			return nil
@@ -503,11 +506,16 @@ func (c *Client) throttle(ctx context.Context, n *int, waited *time.Duration) er
 			return err
 		}
 		*n++
-		// After the wait we must ask the server to learn the new balance.
-		c.points.mu.Lock()
-		c.points.known = false
-		c.points.mu.Unlock()
+		c.markStale()
 	}
+}
+
+// markStale: after waiting for an accrual only a call can tell the new
+// balance, so the next call is allowed to probe.
+func (c *Client) markStale() {
+	c.points.mu.Lock()
+	c.points.stale = true
+	c.points.mu.Unlock()
 }
 
 type envelopeResp struct {
@@ -578,6 +586,7 @@ func (c *Client) call(ctx context.Context, version, service, method string, para
 					return fmt.Errorf("yandexdirect %s: %s.%s: %w", c.cfg.ID, service, method, err)
 				}
 				pointsWaits++
+				c.markStale()
 				continue // waiting for points is not a failed attempt
 			case classConcurrency:
 				retry = true
@@ -604,6 +613,9 @@ func (c *Client) call(ctx context.Context, version, service, method string, para
 			}
 			err = apiErr
 		} else {
+			if adpacer.IsTerminal(err) {
+				return err // e.g. the token source reports a revoked refresh token
+			}
 			retry = read // transport error or undecodable body
 		}
 		attempt++

@@ -428,7 +428,7 @@ func TestPointsExhaustedWaitsForAccrual(t *testing.T) {
 	e.fake.ResetCalls()
 	_, err = c2.Observe(context.Background(), []adpacer.CampaignID{cid(100001)})
 	var pe *yandexdirect.PointsError
-	if !errors.Is(err, yandexdirect.ErrPointsExhausted) || !errors.As(err, &pe) || adpacer.IsTerminal(err) || e.fake.Calls("campaigns.get") != 1 {
+	if !errors.Is(err, yandexdirect.ErrPointsExhausted) || !errors.As(err, &pe) || adpacer.IsTerminal(err) || e.fake.Calls("campaigns.get") != 2 {
 		t.Fatalf("err = %v, calls %d", err, e.fake.Calls("campaigns.get"))
 	}
 }

@@ -465,6 +465,9 @@ func (c *Client) report(ctx context.Context, name string, params map[string]any)
 	for {
 		status, hdr, b, err := c.reportOnce(ctx, body)
 		if err != nil {
+			if adpacer.IsTerminal(err) {
+				return nil, err
+			}
 			// Transport failure after httpx's retries: the request is a read.
 			transient++
 			if transient >= c.cfg.MaxAttempts || ctx.Err() != nil {
@@ -522,11 +525,15 @@ func (c *Client) report(ctx context.Context, name string, params map[string]any)
 				return nil, err
 			}
 		case cls == classPoints:
+			if busy >= len(officialDelays) {
+				return nil, apiErr
+			}
 			var waited time.Duration
 			if err := c.pointsWait(ctx, busy, &waited); err != nil {
 				return nil, err
 			}
 			busy++
+			c.markStale()
 		default:
 			return nil, adpacer.Terminal(apiErr)
 		}
