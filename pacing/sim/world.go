@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/adpacer/adpacer"
@@ -811,4 +812,33 @@ func (w *World) TodaySpend(id adpacer.CampaignID) (adpacer.SpendSnapshot, error)
 	}
 	st := &w.camps[ci]
 	return adpacer.SpendSnapshot{Campaign: id, Day: dayString(st.day), At: w.Now(), Cost: adpacer.Micros(st.spentToday)}, nil
+}
+
+// CampaignsOf lists the campaigns of one platform in scenario order (what
+// a fake platform server exposes).
+func (w *World) CampaignsOf(p adpacer.Platform) []adpacer.CampaignID {
+	var out []adpacer.CampaignID
+	for _, c := range w.sc.Campaigns {
+		if c.Platform == p {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+// LockedWorld serialises access to a World shared by several servers (the
+// fake platform APIs of `adpacer demo`): every use goes through Do.
+type LockedWorld struct {
+	mu sync.Mutex
+	w  *World
+}
+
+// NewLockedWorld wraps w; w must not be used directly afterwards.
+func NewLockedWorld(w *World) *LockedWorld { return &LockedWorld{w: w} }
+
+// Do runs f with exclusive access to the world.
+func (l *LockedWorld) Do(f func(*World) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return f(l.w)
 }

@@ -289,3 +289,31 @@ func TestReportsLagAndModerationRefusesResume(t *testing.T) {
 		t.Errorf("reported Google cost while frozen = %s, want exactly the spend up to the frozen frontier %s", st.Cost, truth)
 	}
 }
+
+func TestLockedWorldSharedByServers(t *testing.T) {
+	lw := NewLockedWorld(testWorld(t, false))
+	done := make(chan error, 2)
+	for _, id := range []adpacer.CampaignID{yandexID, vkID} {
+		go func() {
+			done <- lw.Do(func(w *World) error {
+				w.Advance(at(msk, 2, 0))
+				return w.SetDailyBudget(id, rub(2000))
+			})
+		}()
+	}
+	for range 2 {
+		must(t, <-done)
+	}
+	must(t, lw.Do(func(w *World) error {
+		if got := w.CampaignsOf(adpacer.GoogleAds); len(got) != 1 || got[0] != googleID {
+			t.Errorf("CampaignsOf(google) = %v", got)
+		}
+		for _, id := range []adpacer.CampaignID{yandexID, vkID} {
+			c, err := w.Campaign(id)
+			if err != nil || *c.DailyBudget != rub(2000) {
+				t.Errorf("%s: %v %v", id, c.DailyBudget, err)
+			}
+		}
+		return nil
+	}))
+}
