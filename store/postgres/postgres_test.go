@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/storetest"
 )
@@ -104,4 +105,9 @@ func TestOpenErrorsHideTheDSNSecret(t *testing.T) {
 			t.Errorf("error leaks the password: %v", err)
 		}
 	}
+}
+
+func storeAction(key string) adpacer.Action {
+	v := adpacer.FromUnits(4000)
+	return adpacer.Action{Key: adpacer.ActionKey(key), Campaign: "yandex_direct:1", Kind: adpacer.SetDailyBudget, Value: &v}
 }
