@@ -422,6 +422,18 @@ func TestPointsExhaustedWaitsForAccrual(t *testing.T) {
 	if v := metricValue(t, e, "adpacer_yandex_points_remaining"); v <= 0 {
 		t.Fatalf("points remaining gauge = %v", v)
 	}
+	// Second exhaustion: the accrual schedule was learnt from the Units
+	// headers, so one wait lands just past the next tick.
+	e.clock.Advance(5 * time.Minute)
+	e.fake.SetRemaining(login, 5)
+	e.fake.ResetCalls()
+	start = e.clock.Now()
+	if _, err := c.Observe(context.Background(), []adpacer.CampaignID{cid(100001)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, w := e.fake.Calls("campaigns.get"), e.clock.Now().Sub(start); n != 2 || w > 56*time.Minute {
+		t.Fatalf("second exhaustion: %d calls over %s, want 2 calls within the hour", n, w)
+	}
 	// A bounded wait gives up with a typed, non-terminal error.
 	c2 := e.client(t, func(c *yandexdirect.Config) { c.MaxPointsWait = 10 * time.Minute })
 	e.fake.SetUnits(login, 5, 2400)

@@ -386,6 +386,16 @@ func (s *Server) SetUnits(login string, remaining, limit int64) {
 	a.limit, a.balance, a.anchor, a.accrued = limit, remaining, s.clock.Now(), 0
 }
 
+// SetRemaining sets an advertiser's remaining points without touching its
+// accrual schedule (to exhaust the allowance mid-hour in tests).
+func (s *Server) SetRemaining(login string, remaining int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.ensureAccount(login)
+	s.accrue(a)
+	a.balance = remaining
+}
+
 // Units returns an advertiser's points after applying due accruals.
 func (s *Server) Units(login string) UnitsState {
 	s.mu.Lock()
