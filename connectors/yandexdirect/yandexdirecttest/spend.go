@@ -70,8 +70,8 @@ func NewMemorySpend() *MemorySpend {
 	return &MemorySpend{loc: moscow, hours: map[spendKey]*[24]Spend{}}
 }
 
-// SetDay spreads s evenly over hour 0 of day: convenient for closed days
-// where the hourly shape does not matter. It replaces the whole day.
+// SetDay puts all of s into hour 0 of day, replacing the whole day:
+// convenient for closed days where the hourly shape does not matter.
 func (m *MemorySpend) SetDay(campaignID int64, day string, s Spend) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
