@@ -539,3 +539,31 @@ func TestParserAndLike(t *testing.T) {
 		t.Fatalf("parse: %+v %v", pq, err)
 	}
 }
+
+func TestPluggableSpendAndListAccessible(t *testing.T) {
+	calls := 0
+	f := newFixture(t, Options{Spend: SpendFunc(func(customer string, campaign int64, date string) [24]Metrics {
+		calls++
+		var d [24]Metrics
+		if campaign == 11 && date == "2026-11-09" {
+			d[3] = Metrics{CostMicros: 42_000_000, Conversions: 1}
+		}
+		return d
+	})})
+	q := "SELECT campaign.id, segments.date, metrics.cost_micros, metrics.conversions FROM campaign WHERE segments.date = '2026-11-09'"
+	status, _, raw := f.post("/v26/customers/"+cid+"/googleAds:search", search(q), nil)
+	if status != 200 || !strings.Contains(string(raw), `"costMicros":"42000000","conversions":1`) || strings.Contains(string(raw), `"id":"12"`) || calls != 2 {
+		t.Fatalf("%d %s (calls %d)", status, raw, calls)
+	}
+	req, _ := http.NewRequest(http.MethodGet, f.s.URL()+"/v26/customers:listAccessibleCustomers", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	resp, err := f.s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct{ ResourceNames []string }
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || len(m.ResourceNames) != 1 || m.ResourceNames[0] != "customers/"+cid {
+		t.Fatalf("listAccessibleCustomers: %v %+v", err, m)
+	}
+}

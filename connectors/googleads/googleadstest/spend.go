@@ -88,3 +88,11 @@ func (m *MemorySpend) Day(customerID string, campaignID int64, date string) [24]
 	}
 	return [24]Metrics{}
 }
+
+// SpendFunc adapts a function (e.g. the simulator's world) to SpendSource.
+type SpendFunc func(customerID string, campaignID int64, date string) [24]Metrics
+
+// Day implements SpendSource.
+func (f SpendFunc) Day(customerID string, campaignID int64, date string) [24]Metrics {
+	return f(customerID, campaignID, date)
+}
