@@ -85,7 +85,7 @@ func (a *app) runDaemon(ctx context.Context, cfg *config.Config) (err error) {
 		return err
 	}
 
-	deps := Deps{Config: cfg, Logger: log, Registry: reg, Readiness: ready}
+	deps := Deps{Config: cfg, Logger: log, Registry: reg, Readiness: ready, Heartbeat: hb}
 	if a.wiring.OpenStore != nil {
 		st, err := a.wiring.OpenStore(ctx, cfg, log)
 		if err != nil {
@@ -149,6 +149,14 @@ func (a *app) runDaemon(ctx context.Context, cfg *config.Config) (err error) {
 		}
 	}
 
+	var actors []Actor
+	if a.wiring.Actors != nil {
+		if actors, err = a.wiring.Actors(ctx, deps); err != nil {
+			_ = srv.Shutdown(context.Background())
+			return fmt.Errorf("run: build actors: %w", err)
+		}
+	}
+
 	var g run.Group
 	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
 	var drainErr error // written by the scheduler interrupt, read after g.Run
@@ -157,15 +165,24 @@ func (a *app) runDaemon(ctx context.Context, cfg *config.Config) (err error) {
 		g.Add(func() error {
 			sched.Start()
 			ready.Set(telemetry.CondRunning, true, "")
+			if a.wiring.OnReady != nil {
+				a.wiring.OnReady()
+			}
 			return <-stopped
 		}, func(cause error) {
 			ready.Set(telemetry.CondRunning, false, "shutting down")
+			if a.wiring.OnStopping != nil {
+				a.wiring.OnStopping()
+			}
 			log.Info("shutting down", zap.String("cause", cause.Error()), zap.Duration("drain_timeout", cfg.ShutdownTimeout.D()))
 			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout.D())
 			defer cancel()
 			drainErr = sched.Stop(sctx)
 			stopped <- drainErr
 		})
+	}
+	for _, act := range actors {
+		g.Add(act.Execute, act.Interrupt)
 	}
 	{
 		g.Add(srv.Serve, func(error) {

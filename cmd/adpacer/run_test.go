@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,7 +60,20 @@ func TestRunWiresStoreJobsAndHandlers(t *testing.T) {
 	st := &fakeStore{}
 	var pulls atomic.Int32
 	var gotDeps Deps
+	var events eventLog
+	actorStop := make(chan struct{})
 	w := Wiring{
+		OnReady:    func() { events.add("ready") },
+		OnStopping: func() { events.add("stopping") },
+		Actors: func(context.Context, Deps) ([]Actor, error) {
+			return []Actor{{Name: "lease", Execute: func() error {
+				<-actorStop
+				return nil
+			}, Interrupt: func(error) {
+				events.add("actor interrupted")
+				close(actorStop)
+			}}}, nil
+		},
 		OpenStore: func(context.Context, *config.Config, *zap.Logger) (Store, error) { return st, nil },
 		Leader: func(context.Context, Deps) (func() bool, error) {
 			return func() bool { return true }, nil
@@ -101,6 +115,12 @@ func TestRunWiresStoreJobsAndHandlers(t *testing.T) {
 	if st.migrated.Load() != 1 || st.closed.Load() != 1 {
 		t.Errorf("store migrated %d closed %d, want 1 and 1", st.migrated.Load(), st.closed.Load())
 	}
+	if got, want := events.String(), "ready,stopping,actor interrupted"; got != want {
+		t.Errorf("lifecycle events = %s, want %s (actors stop after the scheduler)", got, want)
+	}
+	if gotDeps.Heartbeat == nil || gotDeps.Heartbeat.Age() > time.Minute {
+		t.Errorf("deps heartbeat = %v", gotDeps.Heartbeat)
+	}
 	if gotDeps.Store != st || gotDeps.Registry == nil || gotDeps.Leader == nil || gotDeps.Config == nil || gotDeps.Readiness == nil {
 		t.Errorf("jobs got incomplete deps: %+v", gotDeps)
 	}
@@ -128,4 +148,21 @@ func TestRunFailures(t *testing.T) {
 	if code, _, e := runCLI(t, failing, "run", minimalConfig(t, "")); code != ExitRuntime || !strings.Contains(e, "run: open sqlite store: database is locked") {
 		t.Errorf("run with a failing store = %d %s, want 1", code, e)
 	}
+}
+
+type eventLog struct {
+	mu sync.Mutex
+	ev []string
+}
+
+func (e *eventLog) add(s string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ev = append(e.ev, s)
+}
+
+func (e *eventLog) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return strings.Join(e.ev, ",")
 }

@@ -25,6 +25,9 @@ type Deps struct {
 	Logger    *zap.Logger
 	Registry  *prometheus.Registry
 	Readiness *telemetry.Readiness
+	// Heartbeat is beaten by the scheduler loop every 10s; a systemd
+	// watchdog should ping only while Heartbeat.Age() is small.
+	Heartbeat *telemetry.Heartbeat
 	Store     Store // nil when Wiring.OpenStore is nil
 	// Leader reports whether this replica may run leader-only jobs (the
 	// scheduler's gate). nil means always (SQLite, one replica).
@@ -45,6 +48,23 @@ type Wiring struct {
 	Jobs func(ctx context.Context, d Deps) ([]schedule.Job, error)
 	// Mount adds handlers (status page, webhooks) to the telemetry server.
 	Mount func(srv *telemetry.Server, d Deps) error
+	// Actors are extra long-running parts (leader-election renewal, systemd
+	// watchdog). They are interrupted after the scheduler has drained and
+	// before the HTTP server stops, so a leader lock is released only once
+	// no job runs.
+	Actors func(ctx context.Context, d Deps) ([]Actor, error)
+	// OnReady is called once the scheduler runs (systemd READY=1);
+	// OnStopping when shutdown begins (STOPPING=1).
+	OnReady    func()
+	OnStopping func()
+}
+
+// Actor is one member of the run group: Execute blocks until Interrupt is
+// called (or fails), and Interrupt makes Execute return.
+type Actor struct {
+	Name      string
+	Execute   func() error
+	Interrupt func(error)
 }
 
 // defaultWiring is where the store, connectors, pacing cycle and status page
