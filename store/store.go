@@ -9,6 +9,27 @@
 //
 // Times are stored as integer microseconds since the Unix epoch and come back
 // in UTC; money is stored as integer micros.
+//
+// Hourly stats (one whole UTC hour) are packed per campaign and week into a
+// compact block (store/internal/weekblock): restating an hour rewrites its
+// slot, and the pacing read of 10,000 campaigns x 35 days reads ~60,000 rows
+// instead of 8.4 million. Stats of any other interval (daily reports, zones
+// with half-hour offsets) are plain rows. Both come back from Stats.
+//
+// The action ledger makes platform writes exactly-once:
+//
+//	PlanAction      -> planned           (duplicate key: ErrConflict)
+//	ClaimAction     planned|held -> claimed  (durable before the write is sent)
+//	FinishAction    claimed -> applied|noop|failed
+//	FinishAction    planned|claimed|held -> held|rejected
+//
+// After a crash, PendingActions returns what was planned, claimed or held.
+// A claimed action may or may not have reached the platform: the applier
+// reads the platform's current value (reconcile before write) and finishes
+// it as applied or noop, or sends it again. Every ledger write carries the
+// caller's leader epoch and fails with ErrConflict when BumpEpoch has moved
+// on, so a paused former leader cannot write (call BumpEpoch when taking
+// leadership; on SQLite, once at start).
 package store
 
 import (
