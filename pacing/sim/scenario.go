@@ -402,6 +402,10 @@ func Compile(spec *ScenarioSpec) (*Scenario, error) {
 			end = l.End
 		}
 	}
+	if end.Sub(start) > 100*24*time.Hour {
+		return nil, fieldErr("lines", "the line periods span %s..%s, more than 100 days; simulate them separately",
+			start.Format(time.DateOnly), end.Format(time.DateOnly))
+	}
 	s.Start = start.UTC()
 	s.Ticks = int(end.Sub(start) / TickLength)
 	for i := range s.Lines {

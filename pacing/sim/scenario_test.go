@@ -73,3 +73,25 @@ func TestScenarioErrorsNameTheField(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseScenario: any input yields a scenario or an error, never a panic.
+func FuzzParseScenario(f *testing.F) {
+	for _, n := range []string{"S0", "S1", "S5", "S7"} {
+		b, err := builtin.ReadFile("scenarios/" + n + ".yaml")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(strings.ReplaceAll(testWorldYAML, "WORST", "true")))
+	f.Add([]byte("name: x\nlines: [{id: a, budget: 1, period: {start: 2020-01-01, end: 2026-01-01}}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 4096 {
+			return
+		}
+		sc, err := ParseScenario(data)
+		if err == nil && (sc.Ticks <= 0 || len(sc.Campaigns) == 0) {
+			t.Fatalf("accepted a scenario with %d ticks and %d campaigns", sc.Ticks, len(sc.Campaigns))
+		}
+	})
+}
