@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/store"
@@ -40,7 +42,14 @@ var backend = storetest.Backend{
 
 func TestMain(m *testing.M) {
 	storetest.ChildMain(backend)
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // freshSchema creates a schema with a random name, dropped when the test

@@ -2,9 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/storetest"
@@ -37,7 +40,15 @@ func openMigrated(t testing.TB, path string, opts Options) *Store {
 func TestMain(m *testing.M) {
 	storetest.ChildMain(backend)
 	crashChildMain()
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		// Every store closed its connections and readers finished.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 func TestBehaviour(t *testing.T) { storetest.Run(t, backend) }
