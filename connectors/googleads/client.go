@@ -235,15 +235,29 @@ func (c *Client) post(ctx context.Context, method string, body []byte) (*http.Re
 			return nil, adpacer.Terminal(fmt.Errorf("google ads %s: %w", method, ae))
 		}
 		lastTok = tok.AccessToken
+		if inv, ok := c.ts.(Invalidator); ok {
+			inv.Invalidate()
+		}
 		fresh, err := c.ts.Token()
 		if err != nil {
 			return nil, fmt.Errorf("google ads %s: access token after 401: %w", method, err)
 		}
 		if fresh.AccessToken == lastTok {
-			return nil, adpacer.Terminal(fmt.Errorf("google ads %s: access token rejected and the token source returned the same token (refresh it or check the OAuth grant): %w", method, ae))
+			err := fmt.Errorf("google ads %s: access token rejected and the token source returned the same token: %w", method, ae)
+			if ae.Has("authenticationError", "OAUTH_TOKEN_EXPIRED") {
+				// The source refreshes when its own clock says the token
+				// expired; a revoked grant then surfaces as invalid_grant.
+				return nil, err
+			}
+			return nil, adpacer.Terminal(err)
 		}
 	}
 }
+
+// Invalidator is implemented by token sources that can drop a cached access
+// token; after a 401 the client invalidates and asks once more, so an access
+// token revoked before its expiry is replaced at once.
+type Invalidator interface{ Invalidate() }
 
 // accessTokenProblem reports whether a 401 is about the OAuth access token
 // (worth one fresh token) rather than, say, the developer token.

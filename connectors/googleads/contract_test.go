@@ -53,14 +53,27 @@ func TestContractAuthHeaders(t *testing.T) {
 			t.Fatalf("secret leaked into error: %v", err)
 		}
 	})
-	t.Run("expired token: one fresh attempt, then terminal", func(t *testing.T) {
+	t.Run("expired token with a caching source: retryable, not terminal", func(t *testing.T) {
 		e := newEnv(t, googleadstest.Options{})
 		e.seed(1)
 		c := e.client(nil)
 		e.fake.ExpireAccessTokens()
 		_, err := pull(c, e, "2026-11-09")
-		if !adpacer.IsTerminal(err) || !strings.Contains(err.Error(), "same token") || !apiError(t, err).Has("authenticationError", "OAUTH_TOKEN_EXPIRED") {
-			t.Fatalf("want terminal same-token error, got %v", err)
+		if err == nil || adpacer.IsTerminal(err) || !strings.Contains(err.Error(), "same token") || !apiError(t, err).Has("authenticationError", "OAUTH_TOKEN_EXPIRED") {
+			t.Fatalf("want a retryable same-token error, got %v", err)
+		}
+	})
+	t.Run("expired token with an invalidating source: one fresh token, success", func(t *testing.T) {
+		e := newEnv(t, googleadstest.Options{})
+		e.seed(1)
+		src := &invalidatingSource{fake: e.fake}
+		c := e.client(func(o *googleads.Options) { o.TokenSource = src })
+		if _, err := pull(c, e, "2026-11-09"); err != nil {
+			t.Fatal(err)
+		}
+		e.fake.ExpireAccessTokens()
+		if _, err := pull(c, e, "2026-11-09"); err != nil || src.invalidated != 1 {
+			t.Fatalf("after expiry: %v, invalidated %d", err, src.invalidated)
 		}
 	})
 	t.Run("developer token sent only when configured", func(t *testing.T) {
@@ -406,3 +419,20 @@ func TestObserve(t *testing.T) {
 		t.Fatal("foreign campaign id accepted")
 	}
 }
+
+// invalidatingSource caches a token until Invalidate, like a refreshing
+// source would.
+type invalidatingSource struct {
+	fake        *googleadstest.Server
+	tok         string
+	invalidated int
+}
+
+func (s *invalidatingSource) Token() (*oauth2.Token, error) {
+	if s.tok == "" {
+		s.tok = s.fake.IssueAccessToken(time.Hour)
+	}
+	return &oauth2.Token{AccessToken: s.tok}, nil
+}
+
+func (s *invalidatingSource) Invalidate() { s.tok = ""; s.invalidated++ }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -179,4 +180,44 @@ func (b *OperationBudget) Used() int {
 	defer b.mu.Unlock()
 	b.pruneLocked()
 	return b.used
+}
+
+// BudgetEntry is a timestamped number of operations, the unit the budget
+// is persisted in.
+type BudgetEntry struct {
+	At time.Time `json:"at"`
+	N  int       `json:"n"`
+}
+
+// Entries returns the operations counted in the last 24 hours, for the
+// daemon to persist (a restart must not forget the day's spending).
+func (b *OperationBudget) Entries() []BudgetEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pruneLocked()
+	out := make([]BudgetEntry, len(b.entries))
+	for i, e := range b.entries {
+		out[i] = BudgetEntry{At: e.at, N: e.n}
+	}
+	return out
+}
+
+// Restore adds persisted entries (those older than 24 hours are ignored),
+// typically once at start-up before any call. Negative counts are errors.
+func (b *OperationBudget) Restore(entries []BudgetEntry) error {
+	for _, e := range entries {
+		if e.N < 0 {
+			return fmt.Errorf("google ads: restore operation budget: entry at %s has negative count %d", e.At.Format(time.RFC3339), e.N)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range entries {
+		b.entries = append(b.entries, budgetEntry{at: e.At, n: e.N})
+		b.used += e.N
+	}
+	sort.SliceStable(b.entries, func(i, j int) bool { return b.entries[i].at.Before(b.entries[j].at) })
+	b.pruneLocked()
+	b.exportLocked()
+	return nil
 }

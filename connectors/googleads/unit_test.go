@@ -176,3 +176,33 @@ func TestMinorUnit(t *testing.T) {
 		t.Fatalf("floor: %s", got)
 	}
 }
+
+func TestOperationBudgetPersistence(t *testing.T) {
+	now := time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	b, err := NewOperationBudget(100, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reserve(OpSearch, 30); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reserve(OpMutate, 71); err == nil {
+		t.Fatal("over-budget reservation accepted")
+	}
+	saved := b.Entries()
+	restarted, _ := NewOperationBudget(100, clock, nil)
+	if err := restarted.Restore(append(saved, BudgetEntry{At: now.Add(-25 * time.Hour), N: 50})); err != nil {
+		t.Fatal(err)
+	}
+	if restarted.Remaining() != 70 {
+		t.Fatalf("after restore: %d left, want 70 (the 25-hour-old entry is outside the window)", restarted.Remaining())
+	}
+	if err := restarted.Restore([]BudgetEntry{{At: now, N: -1}}); err == nil {
+		t.Fatal("negative entry accepted")
+	}
+	now = now.Add(24*time.Hour + time.Minute)
+	if restarted.Remaining() != 100 || restarted.Used() != 0 {
+		t.Fatalf("window did not roll: %d", restarted.Remaining())
+	}
+}
