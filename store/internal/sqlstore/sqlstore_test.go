@@ -19,8 +19,8 @@ func TestRebind(t *testing.T) {
 }
 
 func TestLastWins(t *testing.T) {
-	type r struct{ k, v int }
-	got := lastWins([]r{{1, 1}, {2, 1}, {1, 2}, {3, 1}, {2, 2}}, func(x r) int { return x.k })
+	type r struct{ K, V int }
+	got := lastWins([]r{{1, 1}, {2, 1}, {1, 2}, {3, 1}, {2, 2}}, func(x r) int { return x.K })
 	if d := cmp.Diff([]r{{1, 2}, {2, 2}, {3, 1}}, got); d != "" {
 		t.Error(d)
 	}
