@@ -85,9 +85,9 @@ type campState struct {
 
 	// write discipline
 	writesToday int
-	// attemptsToday counts budget writes including those the edit limit
-	// refused: D1 asks whether a policy tries a 4th Yandex edit, which the
-	// platform's refusal would otherwise hide.
+	// attemptsToday counts applied budget edits plus those the edit limit
+	// refused (not transient failures): D1 asks whether a policy tries a
+	// 4th Yandex edit, which the platform's refusal would otherwise hide.
 	attemptsToday int
 	bidWritesDay  int
 	lastBudgetSet time.Time
@@ -573,8 +573,8 @@ func (w *World) setBudget(ci int, v adpacer.Micros) error {
 	if v == st.setting {
 		return nil
 	}
-	st.attemptsToday++
 	if pp.MaxBudgetEdits > 0 && st.edits >= pp.MaxBudgetEdits {
+		st.attemptsToday++
 		w.acct.budgetRefused[ci]++
 		return &PlatformError{Platform: c.Platform, Campaign: c.ID, Code: "8305",
 			Message: fmt.Sprintf("daily budget amount changed more than %d times a day", pp.MaxBudgetEdits)}
@@ -587,6 +587,7 @@ func (w *World) setBudget(ci int, v adpacer.Micros) error {
 	st.setting = v
 	st.edits++
 	st.writesToday++
+	st.attemptsToday++
 	w.acct.budgetWrites[ci]++
 	if old > 0 && math.Abs(float64(v)/float64(old)-1) > 0.30 {
 		w.acct.bigSteps[ci]++
