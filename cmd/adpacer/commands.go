@@ -21,5 +21,7 @@ func commands() []func(*app) *cobra.Command {
 		newManCmd,
 		newSimulateCmd,
 		newPlanCmd,
+		newReportCmd,
+		newBackupCmd,
 	}
 }
