@@ -25,7 +25,8 @@ func (m *Metrics) add(o Metrics) {
 // hour. Day returns the 24 hours of a date; on a DST day the hour that does
 // not exist locally is ignored by the server, and the repeated hour is one
 // entry (as Google reports it). The simulator implements it to drive the
-// fake; implementations must be safe for concurrent use.
+// fake; implementations must be safe for concurrent use and must not call
+// back into the Server (Day runs under the server's lock).
 type SpendSource interface {
 	Day(customerID string, campaignID int64, date string) [24]Metrics
 }
