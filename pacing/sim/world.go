@@ -426,13 +426,18 @@ func (w *World) step(k int) {
 		}
 		cost := nClicks * int64(cpcM)
 		st8 := statusServing
+		shown := auctions * win
 		if cost > hardRem {
-			nClicks = hardRem / int64(cpcM)
+			// The cap stops the campaign inside the tick: keep the clicks
+			// that fit and the impressions served until then.
+			kept := hardRem / int64(cpcM)
+			shown *= float64(kept) / float64(nClicks)
+			nClicks = kept
 			cost = nClicks * int64(cpcM)
 			st8 = statusCapped
 		}
 		w.status[idx] = st8
-		impressions := int32(math.Round(auctions * win))
+		impressions := int32(math.Round(shown))
 		w.cost[idx] = cost
 		w.clicks[idx] = int32(nClicks)
 		w.impr[idx] = impressions
