@@ -128,6 +128,9 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		Lines:  func(now time.Time) ([]pacing.Line, error) { return cfg.Lines(now, pacing.ParseLinesCSV) },
 		Policy: cfg.Policy(), Mode: mode, LineModes: lineModes, Epoch: o.Epoch,
 	}
+	// clientAlerts are connectors' own level-based alerts (revoked token,
+	// points exhausted), raised on the board with the cycle's.
+	var clientAlerts []func() []adpacer.Alert
 	breakerOf := func(id string) *httpx.Breaker {
 		return httpx.NewBreaker(id, 5, 5*time.Minute, o.Now, httpm)
 	}
@@ -139,6 +142,9 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		c, err := yandexdirect.New(yandexdirect.Config{
 			ID: y.ID, BaseURL: y.BaseURL, ClientLogin: y.ClientLogin, UseOperatorUnits: y.UseOperatorUnits,
 			Language: y.AcceptLanguage, Goals: y.Goals, MaxInFlight: y.MaxInFlight, Timeout: y.Timeout.D(),
+			// Ads.get is most of a sync's points; moderation verdicts take
+			// minutes to hours, so hourly is soon enough.
+			AdsInterval: time.Hour,
 		}, ts, yandexdirect.Options{Registerer: o.Registry, HTTPMetrics: httpm, Logger: o.Logger.Named("yandex_direct"),
 			Transport: o.Transport, Clock: o.Clock, Edits: &auditEdits{st: o.Store}})
 		if err != nil {
@@ -146,6 +152,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		}
 		copts.Ads = append(copts.Ads, cycle.AdInstance{ID: y.ID, Platform: adpacer.YandexDirect, Account: y.ClientLogin,
 			Source: c, Actuator: c, Breaker: breakerOf(y.ID)})
+		clientAlerts = append(clientAlerts, c.Alerts)
 	}
 	for _, g := range cfg.Connectors.GoogleAds {
 		ts, err := tokenSource(g.ID, g.OAuth, GoogleTokenURL, o, expiry, httpm)
@@ -209,23 +216,34 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		}
 	}
 	var hours []hoursSource
+	var hoursMetrics *everhour.Metrics
 	for _, e := range cfg.Connectors.Everhour {
-		c, err := everhour.New(everhour.Config{BaseURL: e.BaseURL, APIKey: e.APIKey.Reveal(), Timeout: e.Timeout.D()},
-			everhour.Deps{Logger: o.Logger.Named("everhour"), HTTPMetrics: httpm, Transport: o.Transport, Clock: o.Clock})
+		set, err := everhour.FromConfig(e)
+		if err != nil {
+			return nil, err
+		}
+		c, err := everhour.New(set.Client, everhour.Deps{Logger: o.Logger.Named("everhour"), HTTPMetrics: httpm, Transport: o.Transport, Clock: o.Clock})
 		if err != nil {
 			return nil, fmt.Errorf("connectors.everhour %s: %w", e.ID, err)
 		}
-		copts.Times = append(copts.Times, cycle.TimeInstance{ID: e.ID, Source: c, RereadDays: e.RereadDays})
-		hs, err := newHoursSource(e, o.Registry)
-		if err != nil {
-			return nil, fmt.Errorf("connectors.everhour %s: %w", e.ID, err)
+		copts.Times = append(copts.Times, cycle.TimeInstance{ID: e.ID, Source: c, RereadDays: set.RereadDays})
+		if hoursMetrics == nil {
+			if hoursMetrics, err = everhour.NewMetrics(o.Registry, 50); err != nil {
+				return nil, err
+			}
 		}
-		hours = append(hours, hs)
+		hours = append(hours, hoursSource{id: e.ID, budgets: set.Budgets, alerts: set.Alerts, metrics: hoursMetrics})
 	}
-	if len(hours) > 0 {
-		copts.ExtraAlerts = func(ctx context.Context, now time.Time) ([]adpacer.Alert, error) {
-			return hoursAlerts(ctx, o.Store, now, hours)
+	copts.ExtraAlerts = func(ctx context.Context, now time.Time) ([]adpacer.Alert, error) {
+		var out []adpacer.Alert
+		for _, f := range clientAlerts {
+			out = append(out, f()...)
 		}
+		if len(hours) == 0 {
+			return out, nil
+		}
+		h, err := hoursAlerts(ctx, o.Store, now, hours)
+		return append(out, h...), err
 	}
 	r, err := cycle.New(copts)
 	if err != nil {

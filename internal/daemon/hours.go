@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors/everhour"
-	"github.com/adpacer/adpacer/internal/config"
 	"github.com/adpacer/adpacer/store"
 )
 
@@ -19,39 +16,6 @@ type hoursSource struct {
 	budgets everhour.BudgetConfig
 	alerts  everhour.AlertConfig
 	metrics *everhour.Metrics
-}
-
-func newHoursSource(e config.Everhour, reg prometheus.Registerer) (hoursSource, error) {
-	msk, err := time.LoadLocation("Europe/Moscow")
-	if err != nil {
-		return hoursSource{}, err
-	}
-	cal := everhour.DefaultCalendar()
-	switch e.HolidayCalendar {
-	case "", "ru":
-	case "none":
-		cal = nil
-	default:
-		if cal, err = everhour.LoadCalendar(e.HolidayCalendar); err != nil {
-			return hoursSource{}, fmt.Errorf("holiday_calendar: %w", err)
-		}
-	}
-	hs := hoursSource{id: e.ID, budgets: everhour.BudgetConfig{Location: msk, Calendar: cal}}
-	for _, p := range e.Projects {
-		hs.budgets.Projects = append(hs.budgets.Projects, everhour.ProjectBudget{ProjectID: p.Project, Seconds: int64(p.MonthlyHours * 3600), Period: "monthly"})
-	}
-	if len(e.ThresholdsPct) > 0 {
-		hs.alerts.WarnUsedPercent = int64(e.ThresholdsPct[0])
-		if len(e.ThresholdsPct) > 1 {
-			hs.alerts.CriticalUsedPercent = int64(e.ThresholdsPct[len(e.ThresholdsPct)-1])
-		}
-	}
-	m, err := everhour.NewMetrics(reg, 50)
-	if err != nil {
-		return hoursSource{}, err
-	}
-	hs.metrics = m
-	return hs, nil
 }
 
 // ReportInput loads everything the hours report and the burn alerts read.

@@ -56,8 +56,10 @@ type Options struct {
 	TTY bool
 	// Build labels /metrics.
 	Build telemetry.BuildInfo
-	// Ready, when set, is called once the servers listen (tests, screenshots).
+	// Ready, when set, is called once the servers listen; Done after the
+	// last cycle, while the servers still answer (tests, screenshots).
 	Ready func(Endpoints)
+	Done  func(Endpoints)
 }
 
 // Endpoints are the loopback addresses the demo serves.
@@ -242,6 +244,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	sum.Wall = time.Since(started)
 	printSummary(o.Out, sum, ep)
+	if o.Done != nil {
+		o.Done(ep)
+	}
 	return sum, nil
 }
 

@@ -199,6 +199,15 @@ func (s *Source) refresh(ctx context.Context, refresh string) (adpacer.OAuthToke
 	return adpacer.OAuthToken{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: expiry}, nil
 }
 
+// Invalidate drops the cached access token, so the next call refreshes: a
+// platform that rejects a token before its stated expiry (Yandex error 53)
+// gets one fresh token before the connector gives up.
+func (s *Source) Invalidate() {
+	s.mu.Lock()
+	s.tok.AccessToken = ""
+	s.mu.Unlock()
+}
+
 func (s *Source) oauth2Token() *oauth2.Token {
 	return &oauth2.Token{AccessToken: s.tok.AccessToken, TokenType: "Bearer", Expiry: s.tok.Expiry}
 }

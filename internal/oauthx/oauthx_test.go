@@ -197,3 +197,16 @@ func TestCredentialsNeverInErrors(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestInvalidateForcesRefresh(t *testing.T) {
+	ts, srv, st := setup(t, "seed")
+	src, _ := New(Config{Name: "y", ClientID: "cid", TokenURL: srv.URL, RefreshToken: "seed", Store: st})
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	src.Invalidate()
+	tok, err := src.Token()
+	if err != nil || ts.calls.Load() != 2 || tok.AccessToken != "access-refresh-c" {
+		t.Fatalf("after Invalidate: %v, %d calls, token %v", err, ts.calls.Load(), tok)
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/internal/cycle"
+	"github.com/adpacer/adpacer/pacing"
 	"github.com/adpacer/adpacer/store"
 )
 
@@ -130,7 +131,7 @@ func (h *handler) view(ctx context.Context) (View, error) {
 			ls := st.Plan.Lines[i]
 			lv.Status, lv.Spent, lv.Planned, lv.Projected, lv.Remaining = ls.Status, ls.Spent, ls.PlannedToDate, ls.Projected, ls.Remaining
 		}
-		lv.Chart = chart(st.History[l.ID], l.Budget)
+		lv.Chart = chart(st.History[l.ID], l.Budget, periodBounds(l))
 		v.Lines = append(v.Lines, lv)
 	}
 	acts, err := h.opt.Store.Actions(ctx, store.ActionFilter{Limit: 50})
@@ -212,14 +213,33 @@ func money(m adpacer.Micros) string {
 	return out
 }
 
+// periodBounds returns the line's period as instants (end exclusive), or
+// zero times when the period does not parse.
+func periodBounds(l pacing.Line) [2]time.Time {
+	loc, err := time.LoadLocation(l.TimeZone)
+	if err != nil {
+		return [2]time.Time{}
+	}
+	start, err1 := time.ParseInLocation(time.DateOnly, l.Period.Start, loc)
+	end, err2 := time.ParseInLocation(time.DateOnly, l.Period.End, loc)
+	if err1 != nil || err2 != nil {
+		return [2]time.Time{}
+	}
+	return [2]time.Time{start, end.AddDate(0, 0, 1)}
+}
+
 // chart draws cumulative spend (solid) against plan to date (dashed) and
-// the budget (top rule) as an inline SVG.
-func chart(pts []cycle.Point, budget adpacer.Micros) template.HTML {
+// the budget (top rule) as an inline SVG; the x axis spans the whole
+// period when known, so the month's progress reads at a glance.
+func chart(pts []cycle.Point, budget adpacer.Micros, period [2]time.Time) template.HTML {
 	const w, h, pad = 420.0, 120.0, 4.0
 	if len(pts) == 0 || budget <= 0 {
 		return template.HTML(`<svg class="chart" width="420" height="120" role="img" aria-label="no data yet"><text x="8" y="60">no cycles yet</text></svg>`)
 	}
 	t0, t1 := pts[0].At, pts[len(pts)-1].At
+	if !period[0].IsZero() && period[1].After(period[0]) {
+		t0, t1 = period[0], period[1]
+	}
 	span := t1.Sub(t0).Seconds()
 	if span <= 0 {
 		span = 1
