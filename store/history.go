@@ -62,19 +62,35 @@ func (h *PacingHistory) LocalDays(c *CampaignHistory, loc *time.Location) []DayT
 	out := make([]DayTotal, 0, h.Hours/24+2)
 	curDay := int64(math.MinInt64)
 	for _, sg := range h.segments(loc) {
-		local := sg.local
-		for i := sg.from; i < sg.to; i, local = i+1, local+3600 {
-			if day := floorDiv(local, 86400); day != curDay {
+		i, local := sg.from, sg.local
+		for i < sg.to {
+			day := floorDiv(local, 86400)
+			if day != curDay {
 				curDay = day
 				out = append(out, DayTotal{Date: civilDate(day)})
 			}
-			d := &out[len(out)-1]
-			d.Cost += c.Cost[i]
-			d.Clicks += c.Clicks[i]
-			d.Conversions += c.Conversions[i]
-			if c.Present[i>>6]&(1<<(uint(i)&63)) != 0 {
-				d.Hours++
+			// Hours of this run that start before the next local midnight.
+			end := i + int(((day+1)*86400-local+3599)/3600)
+			if end > sg.to {
+				end = sg.to
 			}
+			d := &out[len(out)-1]
+			var cost adpacer.Micros
+			var clicks int64
+			var conv float64
+			hours := 0
+			for j, v := range c.Cost[i:end] {
+				cost += v
+				clicks += c.Clicks[i+j]
+				conv += c.Conversions[i+j]
+				hours += int(c.Present[(i+j)>>6] >> (uint(i+j) & 63) & 1)
+			}
+			d.Cost += cost
+			d.Clicks += clicks
+			d.Conversions += conv
+			d.Hours += hours
+			local += int64(end-i) * 3600
+			i = end
 		}
 	}
 	return out

@@ -91,3 +91,16 @@ func TestLastHour(t *testing.T) {
 	}
 	_ = h
 }
+
+// go test -run '^$' -bench LocalDays ./store/
+func BenchmarkLocalDaysAndHourOfWeek(b *testing.B) {
+	h, c := history(time.Date(2026, 2, 24, 0, 0, 0, 0, time.UTC), 35*24)
+	loc, _ := time.LoadLocation("Asia/Vladivostok")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if d := h.LocalDays(c, loc); len(d) != 36 {
+			b.Fatal(len(d))
+		}
+		_ = h.HourOfWeek(c, loc)
+	}
+}
