@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors/googleads"
@@ -284,7 +283,7 @@ func TestOperationBudgetHolds(t *testing.T) {
 	if applied != 8 || held != 12 || budget.Remaining() != 0 {
 		t.Fatalf("applied %d, held %d, remaining %d", applied, held, budget.Remaining())
 	}
-	if got := testutil.ToFloat64(budgetCounter(t, reg, "mutate")); got != 8 {
+	if got := opsMetric(t, reg, "mutate"); got != 8 {
 		t.Fatalf("mutate metric %v", got)
 	}
 	if _, err := pull(c, e, "2026-11-10"); !errors.Is(err, googleads.ErrOperationBudget) || adpacer.IsTerminal(err) {
@@ -296,25 +295,29 @@ func TestOperationBudgetHolds(t *testing.T) {
 	}
 }
 
-func budgetCounter(t *testing.T, reg *prometheus.Registry, kind string) prometheus.Collector {
+// opsMetric reads adpacer_google_ads_operations_total{kind} from reg and
+// checks the remaining gauge reads 0.
+func opsMetric(t *testing.T, reg *prometheus.Registry, kind string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	must(t, err)
+	value := -1.0
 	for _, mf := range mfs {
-		if mf.GetName() == "adpacer_google_ads_operations_remaining" && mf.GetMetric()[0].GetGauge().GetValue() != 0 {
-			t.Fatalf("remaining gauge %v, want 0", mf.GetMetric()[0].GetGauge().GetValue())
-		}
-		if mf.GetName() != "adpacer_google_ads_operations_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() == kind {
-				g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
-				g.Set(m.GetCounter().GetValue())
-				return g
+		switch mf.GetName() {
+		case "adpacer_google_ads_operations_remaining":
+			if v := mf.GetMetric()[0].GetGauge().GetValue(); v != 0 {
+				t.Fatalf("remaining gauge %v, want 0", v)
+			}
+		case "adpacer_google_ads_operations_total":
+			for _, m := range mf.GetMetric() {
+				if m.GetLabel()[0].GetValue() == kind {
+					value = m.GetCounter().GetValue()
+				}
 			}
 		}
 	}
-	t.Fatalf("metric for %s not found", kind)
-	return nil
+	if value < 0 {
+		t.Fatalf("adpacer_google_ads_operations_total{kind=%q} not found", kind)
+	}
+	return value
 }
