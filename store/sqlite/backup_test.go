@@ -122,3 +122,15 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	s := openMigrated(t, filepath.Join(t.TempDir(), "a.db"), Options{})
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Writer().ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_us) VALUES (9999, 'from_the_future', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "schema is at version 9999") {
+		t.Fatalf("Migrate on a newer schema = %v", err)
+	}
+}

@@ -69,6 +69,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := s.cfg.Writer.ExecContext(ctx, createMigrationsTable); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
+	// A database migrated by a newer adpacer must not be written by an
+	// older one that does not know its schema.
+	var newest sql.NullInt64
+	if err := s.cfg.Writer.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if len(ms) > 0 && newest.Valid && newest.Int64 > ms[len(ms)-1].version {
+		return fmt.Errorf("store: the database schema is at version %d but this adpacer knows migrations up to %d; run the newer adpacer (or restore a backup taken before the upgrade)", newest.Int64, ms[len(ms)-1].version)
+	}
 	for _, m := range ms {
 		err := s.writeOnce(ctx, func(tx *sql.Tx) error {
 			if s.cfg.Dialect == Postgres {
