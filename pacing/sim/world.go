@@ -425,7 +425,7 @@ func (w *World) step(k int) {
 			cpcM = 10_000
 		}
 		cost := nClicks * int64(cpcM)
-		st8 := statusServing
+		tickStatus := statusServing
 		shown := auctions * win
 		if cost > hardRem {
 			// The cap stops the campaign inside the tick: keep the clicks
@@ -434,9 +434,9 @@ func (w *World) step(k int) {
 			shown *= float64(kept) / float64(nClicks)
 			nClicks = kept
 			cost = nClicks * int64(cpcM)
-			st8 = statusCapped
+			tickStatus = statusCapped
 		}
-		w.status[idx] = st8
+		w.status[idx] = tickStatus
 		impressions := int32(math.Round(shown))
 		w.cost[idx] = cost
 		w.clicks[idx] = int32(nClicks)
