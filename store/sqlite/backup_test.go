@@ -48,6 +48,11 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, f := range []string{dst, filepath.Join(dir, "live.db"), filepath.Join(dir, "live.db-wal")} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600: it holds OAuth tokens", f, fi.Mode(), err)
+		}
+	}
 	if _, err := os.Stat(dst + ".partial"); !os.IsNotExist(err) {
 		t.Errorf("partial backup file left behind: %v", err)
 	}

@@ -89,6 +89,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: database directory: %w", err)
 		}
 	}
+	// The database holds OAuth refresh tokens: create it readable by the
+	// daemon's user only (SQLite gives -wal and -shm the same mode).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	f.Close()
 	var unlock func() error
 	if !opts.NoProcessLock {
 		var err error
@@ -244,6 +251,13 @@ func (s *Store) Backup(ctx context.Context, dst string) error {
 	}
 	tmp := dst + ".partial"
 	_ = os.Remove(tmp)
+	// VACUUM INTO accepts an empty file; creating it first keeps the copy
+	// (tokens included) private to the daemon's user.
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup to %s: %w", dst, err)
+	}
+	f.Close()
 	// A connection of its own: the read pool is query_only, which refuses
 	// VACUUM, and the writer must stay free for the daemon.
 	db, err := sql.Open("sqlite", s.path+"?_pragma=busy_timeout(10000)")
