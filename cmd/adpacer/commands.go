@@ -13,6 +13,7 @@ import "github.com/spf13/cobra"
 // cobra itself.
 func commands() []func(*app) *cobra.Command {
 	return []func(*app) *cobra.Command{
+		newDemoCmd,
 		newRunCmd,
 		newValidateCmd,
 		newPrintConfigCmd,

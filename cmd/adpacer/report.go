@@ -66,7 +66,7 @@ the summed seconds, so rounded rows may differ from it by a minute.`,
 				return configError(err)
 			}
 			opts.Budgets = settings.Budgets.Projects
-			if a.wiring.OpenStore == nil {
+			if a.wiring.OpenStoreShared == nil {
 				return fmt.Errorf("report hours: cannot open the %s store: %w", cfg.Store.Driver, errStoreNotWired)
 			}
 			log, err := a.logger(cfg)
@@ -74,7 +74,8 @@ the summed seconds, so rounded rows may differ from it by a minute.`,
 				return configError(err)
 			}
 			defer func() { _ = log.Sync() }()
-			st, err := a.wiring.OpenStore(cmd.Context(), cfg, log)
+			// Shared: a report runs beside the daemon that holds the store.
+			st, err := a.wiring.OpenStoreShared(cmd.Context(), cfg, log)
 			if err != nil {
 				return fmt.Errorf("report hours: open %s store: %w", cfg.Store.Driver, err)
 			}

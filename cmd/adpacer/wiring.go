@@ -2,6 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/adpacer/adpacer/connectors/everhour"
+	"github.com/adpacer/adpacer/internal/daemon"
+	"github.com/adpacer/adpacer/internal/sdnotify"
+	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/store/backend"
 
 	"github.com/adpacer/adpacer/internal/config"
 	"github.com/adpacer/adpacer/internal/schedule"
@@ -38,8 +47,11 @@ type Deps struct {
 // other packages. Every field may be nil; the daemon then runs without
 // that part and says so in its logs and /readyz.
 type Wiring struct {
-	// OpenStore opens the store cfg.Store names (without migrating).
-	OpenStore func(ctx context.Context, cfg *config.Config, log *zap.Logger) (Store, error)
+	// OpenStore opens the store cfg.Store names (without migrating), taking
+	// the SQLite process lock; OpenStoreShared opens it beside a running
+	// daemon (reports).
+	OpenStore       func(ctx context.Context, cfg *config.Config, log *zap.Logger) (Store, error)
+	OpenStoreShared func(ctx context.Context, cfg *config.Config, log *zap.Logger) (Store, error)
 	// Leader returns the leader gate for the scheduler (PostgreSQL advisory
 	// lock); nil means this replica always leads.
 	Leader func(ctx context.Context, d Deps) (func() bool, error)
@@ -67,8 +79,82 @@ type Actor struct {
 	Interrupt func(error)
 }
 
-// defaultWiring is where the store, connectors, pacing cycle and status page
-// are connected to the binary.
+// defaultWiring connects the binary to the store, the connectors, the
+// pacing cycle, the status page and systemd. One daemon is built per run
+// (Jobs) and mounted on the telemetry server (Mount).
 func defaultWiring() Wiring {
-	return Wiring{}
+	var d *daemon.Daemon
+	notifier := sdnotify.FromEnv()
+	return Wiring{
+		OpenStore: func(ctx context.Context, cfg *config.Config, _ *zap.Logger) (Store, error) {
+			return openStore(ctx, cfg, false)
+		},
+		OpenStoreShared: func(ctx context.Context, cfg *config.Config, _ *zap.Logger) (Store, error) {
+			return openStore(ctx, cfg, true)
+		},
+		Jobs: func(ctx context.Context, deps Deps) ([]schedule.Job, error) {
+			ws, ok := deps.Store.(wiredStore)
+			if !ok {
+				return nil, errors.New("jobs: the store was not opened by this wiring")
+			}
+			// One process per SQLite file (the file lock) and, until leader
+			// election takes over, one writer: each start takes a new epoch,
+			// which fences anything an earlier process left in flight.
+			epoch, err := ws.BumpEpoch(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("jobs: leader epoch: %w", err)
+			}
+			d, err = daemon.Build(ctx, daemon.Options{Config: deps.Config, Store: ws.Store, Logger: deps.Logger,
+				Registry: deps.Registry, Epoch: func() int64 { return epoch }})
+			if err != nil {
+				return nil, err
+			}
+			return d.Jobs(), nil
+		},
+		Mount: func(srv *telemetry.Server, _ Deps) error {
+			if d == nil {
+				return errors.New("mount: the daemon was not built")
+			}
+			d.Mount(srv)
+			return nil
+		},
+		Actors: func(_ context.Context, deps Deps) ([]Actor, error) {
+			interval, err := sdnotify.WatchdogInterval()
+			if err != nil || interval == 0 || !notifier.Enabled() {
+				return nil, err
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			return []Actor{{
+				Name:      "systemd-watchdog",
+				Execute:   func() error { return notifier.Watchdog(ctx, interval, heartbeat{deps.Heartbeat}, nil) },
+				Interrupt: func(error) { cancel() },
+			}}, nil
+		},
+		OnReady:    func() { _ = notifier.Notify("READY=1") },
+		OnStopping: func() { _ = notifier.Notify("STOPPING=1") },
+	}
+}
+
+// heartbeat adapts the scheduler's heartbeat to the watchdog: systemd is
+// fed only while the cron loop itself makes progress.
+type heartbeat struct{ h *telemetry.Heartbeat }
+
+func (h heartbeat) LastBeat() time.Time { return h.h.Last() }
+
+// wiredStore is the store as the daemon opens it, with the Everhour report
+// source the `report hours` command reads.
+type wiredStore struct{ store.Store }
+
+// HoursReportInput implements everhour.ReportSource.
+func (w wiredStore) HoursReportInput(ctx context.Context, from, to string) (everhour.ReportInput, error) {
+	return daemon.ReportInput(ctx, w.Store, from, to)
+}
+
+func openStore(ctx context.Context, cfg *config.Config, shared bool) (Store, error) {
+	st, err := backend.Open(ctx, backend.Config{Driver: cfg.Store.Driver, SQLitePath: cfg.Store.SQLite.Path,
+		PostgresDSN: cfg.Store.Postgres.DSN.Reveal(), Shared: shared})
+	if err != nil {
+		return nil, err
+	}
+	return wiredStore{st}, nil
 }

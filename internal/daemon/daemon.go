@@ -40,12 +40,12 @@ const (
 	GoogleTokenURL = "https://oauth2.googleapis.com/token"
 )
 
-// OpenStore opens the store the configuration names, without migrating.
-// SQLite takes an exclusive process lock unless shared is set (backup,
-// migrate status may run beside the daemon).
+// OpenStore opens the store the configuration names, without migrating,
+// with the daemon's clock stamping its bookkeeping (an injected clock in
+// tests and the demo). SQLite takes the exclusive process lock unless shared.
 func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, shared bool) (store.Store, error) {
 	switch cfg.Store.Driver {
-	case "sqlite":
+	case "sqlite", "":
 		return sqlite.Open(ctx, cfg.Store.SQLite.Path, sqlite.Options{Now: now, NoProcessLock: shared})
 	case "postgres":
 		return postgres.Open(ctx, cfg.Store.Postgres.DSN.Reveal(), postgres.Options{Now: now})
@@ -154,6 +154,22 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 			Source: c, Actuator: c, Breaker: breakerOf(y.ID)})
 		clientAlerts = append(clientAlerts, c.Alerts)
 	}
+	// One operation allowance per Google Cloud project: every customer's
+	// client spends from the same budget.
+	var googleBudget *googleads.OperationBudget
+	if len(cfg.Connectors.GoogleAds) > 0 {
+		level := googleads.AccessLevel(cfg.Connectors.GoogleAds[0].AccessLevel)
+		if level == "" {
+			level = googleads.AccessBasic
+		}
+		limit, err := level.DailyOperations()
+		if err != nil {
+			return nil, fmt.Errorf("connectors.google_ads access_level: %w", err)
+		}
+		if googleBudget, err = googleads.NewOperationBudget(limit, o.Now, o.Registry); err != nil {
+			return nil, fmt.Errorf("connectors.google_ads: %w", err)
+		}
+	}
 	for _, g := range cfg.Connectors.GoogleAds {
 		ts, err := tokenSource(g.ID, g.OAuth, GoogleTokenURL, o, expiry, httpm)
 		if err != nil {
@@ -161,7 +177,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		}
 		c, err := googleads.New(googleads.Options{
 			CustomerID: g.CustomerID, LoginCustomerID: g.LoginCustomerID, DeveloperToken: g.DeveloperToken.Reveal(),
-			TokenSource: ts, BaseURL: g.BaseURL, Version: g.APIVersion, AccessLevel: googleads.AccessLevel(g.AccessLevel),
+			TokenSource: ts, BaseURL: g.BaseURL, Version: g.APIVersion, AccessLevel: googleads.AccessLevel(g.AccessLevel), Budget: googleBudget,
 			HTTP:       httpx.Options{Metrics: httpm, Timeout: g.Timeout.D(), Transport: o.Transport, Clock: o.Clock},
 			Registerer: o.Registry, Logger: o.Logger.Named("google_ads"), Now: o.Now,
 		})

@@ -1,0 +1,427 @@
+package daemon_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors/trello"
+	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/store/sqlite"
+)
+
+// Child mode: the test binary re-executed by TestCrashSafety runs the real
+// daemon against the parent's fakes and is killed with SIGKILL.
+const (
+	envChild  = "ADPACER_CRASH_CHILD"
+	envConfig = "ADPACER_CRASH_CONFIG"
+	envNow    = "ADPACER_CRASH_NOW"
+	envCycles = "ADPACER_CRASH_CYCLES"
+	envSeed   = "ADPACER_CRASH_SEED"
+)
+
+// crashChild runs cycles of the daemon at the instant the parent chose and
+// prints each phase as it starts ("phase apply"), unbuffered, so the parent
+// knows where its kill landed. It returns the exit code.
+func crashChild() int {
+	now, err := time.Parse(time.RFC3339Nano, os.Getenv(envNow))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "crash child: %s: %v\n", envNow, err)
+		return 2
+	}
+	cycles, err := strconv.Atoi(os.Getenv(envCycles))
+	if err != nil || cycles < 1 {
+		fmt.Fprintf(os.Stderr, "crash child: %s must be a positive integer\n", envCycles)
+		return 2
+	}
+	ctx := context.Background()
+	fmt.Fprintln(os.Stdout, "phase start")
+	l, err := openDaemon(ctx, os.Getenv(envConfig), &stepClock{t: now})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "crash child: %v\n", err)
+		return 1
+	}
+	code := 0
+	for i := 0; i < cycles; i++ {
+		pt, err := l.runCycle(ctx, func(p string) { fmt.Fprintln(os.Stdout, "phase "+p) })
+		fmt.Fprintf(os.Stdout, "applytime %d\n", pt.Apply)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "crash child: cycle %d: %v\n", i, err)
+			code = 1
+		}
+	}
+	if err := l.close(); err != nil {
+		fmt.Fprintf(os.Stderr, "crash child: close: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+// crashSpec is the crash world: 20 Yandex campaigns in 4 lines whose daily
+// budgets (and spend) are far below what the lines need, so every day the
+// engine raises budgets and bids; the clock moves one day per incarnation
+// so each run has fresh decisions to apply.
+var crashSpec = worldSpec{
+	Yandex: 20, Lines: 4,
+	PeriodStart: "2026-09-01", PeriodEnd: "2026-12-31", LineBudgetRUB: 2_000_000,
+	DailySpendRUB: 1_000, DailyBudgetRUB: 1_000,
+	Start:  time.Date(2026, 10, 1, 9, 20, 0, 0, time.UTC), // 12:20 Moscow
+	Policy: "    bid_cooldown: 1h\n",
+}
+
+const (
+	minApplyKills = 50
+	maxChildRuns  = 400
+)
+
+// TestCrashSafety re-executes the test binary as the daemon, kills it with
+// SIGKILL at seeded random points (most inside the apply phase, while
+// Yandex writes are in flight), restarts it, lets a last run finish, and
+// checks that no decided action was applied twice, every write the
+// platform saw belongs to a decision, no alert card is duplicated and the
+// database is intact.
+func TestCrashSafety(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the crash test sends SIGKILL to a child process: Linux only")
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv(envSeed); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: want an unsigned integer", envSeed, s)
+		}
+		seed = v
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("crash test seed %d: rerun with %s=%d go test -race -run TestCrashSafety ./internal/daemon/", seed, envSeed, seed)
+		}
+	})
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, crashSpec)
+	dir := t.TempDir()
+	cfgPath := w.writeConfig(t, dir)
+
+	kills, applyKills, clean := 0, 0, 0
+	byPhase := map[string]int{}
+	applyWindow := 100 * time.Millisecond // learned from runs that finish apply
+	inc := 0
+	started := time.Now()
+	for ; applyKills < minApplyKills; inc++ {
+		if inc >= maxChildRuns {
+			t.Fatalf("only %d of %d kills landed in apply after %d runs", applyKills, minApplyKills, inc)
+		}
+		w.writeLatency.Store(int64(time.Duration(10+rng.IntN(50)) * time.Millisecond))
+		res := runChild(t, exe, w, cfgPath, inc, 1, rng, applyWindow)
+		if res.killed {
+			kills++
+			byPhase[res.lastPhase]++
+			if res.lastPhase == "apply" {
+				applyKills++
+			}
+		} else {
+			clean++
+			if res.applyTime > 0 && res.applyTime*2 > applyWindow {
+				applyWindow = res.applyTime * 2
+			}
+		}
+	}
+	// The last run (same window as the last killed one, then one more
+	// cycle) replays whatever the kills left claimed and must finish.
+	final := runChild(t, exe, w, cfgPath, inc-1, 3, nil, 0)
+	if final.killed {
+		t.Fatal("the final run was killed")
+	}
+	t.Logf("seed %d: %d runs, %d kills (%v), %d clean runs, apply window %v, %v",
+		seed, inc+1, kills, byPhase, clean, applyWindow, time.Since(started).Round(time.Millisecond))
+
+	checkCrashInvariants(t, w, filepath.Join(dir, "adpacer.db"))
+}
+
+type childResult struct {
+	killed    bool
+	lastPhase string
+	applyTime time.Duration
+}
+
+// runChild starts one incarnation of the daemon at the incarnation's
+// instant and, when rng is set, kills it at a random point: mostly inside
+// apply (a random delay into the phase, or just after the k-th write
+// reached the platform), sometimes in alerts or anywhere.
+func runChild(t *testing.T, exe string, w *world, cfgPath string, inc, cycles int, rng *rand.Rand, applyWindow time.Duration) childResult {
+	t.Helper()
+	now := crashSpec.Start.Add(time.Duration(inc) * 24 * time.Hour)
+	w.clock.Set(now)
+	w.setTag(inc)
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChild+"=1", envConfig+"="+cfgPath, envNow+"="+now.Format(time.RFC3339Nano),
+		envCycles+"="+strconv.Itoa(cycles))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeArrived := make(chan struct{}, 64)
+	w.arrivalMu.Lock()
+	w.onWriteArrival = func() {
+		select {
+		case writeArrived <- struct{}{}:
+		default:
+		}
+	}
+	w.arrivalMu.Unlock()
+	defer func() {
+		w.arrivalMu.Lock()
+		w.onWriteArrival = nil
+		w.arrivalMu.Unlock()
+	}()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	phases := make(chan string, 16)
+	lines := make(chan []string, 1)
+	go func() {
+		var all []string
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			all = append(all, sc.Text())
+			if p, ok := strings.CutPrefix(sc.Text(), "phase "); ok {
+				select {
+				case phases <- p:
+				default:
+				}
+			}
+		}
+		close(phases)
+		lines <- all
+	}()
+
+	killed := false
+	if rng != nil {
+		killed = aimAndKill(cmd, phases, writeArrived, rng, applyWindow)
+	}
+	// Drain so the reader finishes (the channel closes at EOF).
+	for range phases {
+	}
+	all := <-lines
+	werr := cmd.Wait()
+	w.waitWritesDrained(t)
+
+	res := childResult{killed: killed}
+	for _, l := range all {
+		if p, ok := strings.CutPrefix(l, "phase "); ok {
+			res.lastPhase = p
+		}
+		if v, ok := strings.CutPrefix(l, "applytime "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			res.applyTime = time.Duration(n)
+		}
+	}
+	if killed {
+		// A kill that came after the child finished is no kill.
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			res.killed = false
+		}
+	}
+	if !res.killed && werr != nil {
+		t.Fatalf("incarnation %d (now %s) failed: %v\nstdout:\n%s\nstderr:\n%s", inc, now.Format(time.RFC3339), werr,
+			strings.Join(all, "\n"), stderr.String())
+	}
+	return res
+}
+
+// aimAndKill picks the kill point and sends SIGKILL; false when the child
+// exited first.
+func aimAndKill(cmd *exec.Cmd, phases <-chan string, writeArrived <-chan struct{}, rng *rand.Rand, applyWindow time.Duration) bool {
+	waitPhase := func(want string) bool {
+		for p := range phases {
+			if p == want {
+				return true
+			}
+		}
+		return false
+	}
+	kill := func(after time.Duration) bool {
+		if after > 0 {
+			time.Sleep(after)
+		}
+		return cmd.Process.Signal(syscall.SIGKILL) == nil
+	}
+	switch r := rng.Float64(); {
+	case r < 0.45: // a random instant inside apply
+		if !waitPhase("apply") {
+			return false
+		}
+		return kill(time.Duration(rng.Int64N(int64(applyWindow))))
+	case r < 0.8: // while the k-th write of this run is in flight
+		if !waitPhase("apply") {
+			return false
+		}
+		k := 1 + rng.IntN(3)
+		deadline := time.After(5 * time.Second)
+		for i := 0; i < k; i++ {
+			select {
+			case <-writeArrived:
+			case <-deadline:
+				return kill(0)
+			}
+		}
+		return kill(time.Duration(rng.Int64N(int64(30 * time.Millisecond))))
+	case r < 0.9: // while alert cards are being written
+		if !waitPhase("alerts") {
+			return false
+		}
+		return kill(time.Duration(rng.Int64N(int64(80 * time.Millisecond))))
+	default: // anywhere: start-up, pull, pace
+		return kill(time.Duration(rng.Int64N(int64(1500 * time.Millisecond))))
+	}
+}
+
+// checkCrashInvariants is the oracle.
+func checkCrashInvariants(t *testing.T, w *world, dbPath string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{NoProcessLock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// (c) the database survived every kill.
+	if err := st.IntegrityCheck(ctx); err != nil {
+		t.Errorf("integrity_check after the kills: %v", err)
+	}
+	acts, err := st.Actions(ctx, store.ActionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[adpacer.ActionState]int{}
+	// Decisions by what they would write: (campaign, field, value).
+	type target struct {
+		campaign int64
+		field    string
+		value    string
+	}
+	keysOf := map[target][]store.ActionRecord{}
+	decided := 0
+	for _, a := range acts {
+		states[a.State]++
+		if a.State == adpacer.ActionClaimed || a.State == adpacer.ActionPlanned {
+			t.Errorf("action %s (%s %s) is still %s after the final run", a.Key, a.Campaign, a.Kind, a.State)
+		}
+		_, ext, err := a.Campaign.Split()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := strconv.ParseInt(ext, 10, 64)
+		var tg target
+		switch a.Kind {
+		case adpacer.SetDailyBudget:
+			tg = target{id, "DailyBudget", strconv.FormatInt(int64(a.Value.FloorTo(10_000)), 10)}
+		case adpacer.SetBid:
+			tg = target{id, "SearchBid", strconv.FormatInt(int64(*a.Value), 10)}
+		default:
+			tg = target{id, "State", string(a.Kind)}
+		}
+		keysOf[tg] = append(keysOf[tg], a)
+		decided++
+	}
+	writes := w.writeLog()
+	changed := 0
+	events := map[target][]taggedWrite{}
+	for _, ev := range writes {
+		if ev.Old == ev.New {
+			continue
+		}
+		changed++
+		tg := target{ev.Campaign, ev.Field, ev.New}
+		events[tg] = append(events[tg], ev)
+	}
+	// (a) Each write that changed the platform is matched to its own
+	// decision made no later than the run it landed in: for every
+	// (campaign, field, value), the k-th such write needs k decisions
+	// planned at or before the instant it landed (Hall's condition for a
+	// matching of writes to ledger keys). A key written twice, or a write
+	// no decision asked for, breaks it.
+	for tg, evs := range events {
+		keys := keysOf[tg]
+		sort.Slice(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
+		for k, ev := range evs {
+			n := 0
+			for _, a := range keys {
+				if !a.PlannedAt.After(ev.At) {
+					n++
+				}
+			}
+			if n < k+1 {
+				t.Errorf("campaign %d %s=%s was written %d times by %s (incarnation %d) but only %d decisions asked for it: a decision was applied twice or a write was never recorded",
+					tg.campaign, tg.field, tg.value, k+1, ev.At.Format(time.RFC3339), ev.Incarnation, n)
+				break
+			}
+		}
+		// Every applied decision has its write.
+		applied := 0
+		for _, a := range keys {
+			if a.State == adpacer.ActionApplied {
+				applied++
+			}
+		}
+		if applied > len(evs) {
+			t.Errorf("campaign %d %s=%s: %d decisions recorded applied, the platform saw %d writes", tg.campaign, tg.field, tg.value, applied, len(evs))
+		}
+	}
+	for tg, keys := range keysOf {
+		if len(events[tg]) > 0 {
+			continue
+		}
+		for _, a := range keys {
+			if a.State == adpacer.ActionApplied {
+				t.Errorf("action %s (campaign %d %s=%s) is recorded applied but the platform never saw the write", a.Key, tg.campaign, tg.field, tg.value)
+			}
+		}
+	}
+	if changed > decided {
+		t.Errorf("%d writes changed the platform but only %d actions were decided", changed, decided)
+	}
+	if states[adpacer.ActionApplied] < minApplyKills {
+		t.Errorf("only %d actions were applied over the whole run: the world gave the kills too little to interrupt", states[adpacer.ActionApplied])
+	}
+
+	// (b) One card per alert key on the board, however many kills landed
+	// between creating a card and recording it.
+	perKey := map[string]int{}
+	cards := w.trello.Cards(w.board.ID)
+	for _, c := range cards {
+		for _, line := range strings.Split(c.Desc, "\n") {
+			if k, ok := strings.CutPrefix(strings.TrimSpace(line), trello.AlertKeyMarker+":"); ok {
+				perKey[strings.TrimSpace(k)]++
+			}
+		}
+	}
+	for k, n := range perKey {
+		if n > 1 {
+			t.Errorf("alert %q has %d cards on the board", k, n)
+		}
+	}
+	if len(perKey) == 0 {
+		t.Error("no alert card was created: the test did not exercise the alert sink")
+	}
+	t.Logf("ledger: %d decisions %v; platform: %d writes (%d changed a value); board: %d cards for %d alert keys",
+		decided, states, len(writes), changed, len(cards), len(perKey))
+}
