@@ -107,3 +107,21 @@ func TestDecodeDenseMatchesWalk(t *testing.T) {
 		t.Errorf("truncated block: %v", err)
 	}
 }
+
+// go test -run '^$' -bench DecodeDense ./store/internal/weekblock/
+func BenchmarkDecodeDense(b *testing.B) {
+	var blk Block
+	for h := 0; h < Hours; h++ {
+		blk.Set(h, Slot{Cost: 1_000_000_000 + int64(h)*12_345_678, Clicks: int64(h%17 + 1), Impressions: int64(100 + h%50), Conversions: float64(h % 3)})
+	}
+	data, _ := blk.Encode(nil)
+	n := 35 * 24
+	d := Dense[int64]{Cost: make([]int64, n), Clicks: make([]int64, n), Conversions: make([]float64, n), Present: make([]uint64, (n+63)/64)}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := DecodeDense(data, (i%5)*Hours, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
