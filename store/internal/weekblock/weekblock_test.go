@@ -125,3 +125,21 @@ func BenchmarkDecodeDense(b *testing.B) {
 		}
 	}
 }
+
+func TestDecodeDenseRejectsOverlongVarint(t *testing.T) {
+	data := make([]byte, 22)
+	data[0] = version
+	data[1] = 1 // hour 0 present
+	// An 11-byte varint for the cost.
+	for i := 0; i < 10; i++ {
+		data = append(data, 0xff)
+	}
+	data = append(data, 0x01, 0, 0, 0)
+	d := Dense[int64]{Cost: make([]int64, 1), Clicks: make([]int64, 1), Conversions: make([]float64, 1), Present: make([]uint64, 1)}
+	if err := DecodeDense(data, 0, d); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("overlong varint: %v", err)
+	}
+	if err := Walk(data, func(int, Slot) {}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Walk overlong varint: %v", err)
+	}
+}
