@@ -93,7 +93,7 @@ type campAgg struct {
 type lineAgg struct {
 	zc           zoneCache
 	start, end   int64
-	profSum      [hoursOfWeek]float64
+	prof         profileAcc
 	histFrom     int64
 	histTo       int64
 	recentSpend3 int64 // seen spend of the last 72 hours
@@ -107,6 +107,7 @@ func (e *engine) aggregate() error {
 		la := &e.lines[li]
 		la.zc = newZoneCache(ix.lineLoc[li])
 		la.start, la.end = ix.start[li].Unix(), ix.end[li].Unix()
+		la.prof.dayBase = la.zc.localDay(la.start) - profileDays/2
 	}
 	nowT := s.Now
 	for ci := range e.camps {
@@ -169,13 +170,7 @@ func (e *engine) aggregate() error {
 			if b > la.histTo {
 				la.histTo = b
 			}
-			if b-a <= hourSec {
-				la.profSum[la.zc.hourOfWeek(a)] += float64(cost)
-			} else {
-				for h := a; h < b; h += hourSec {
-					la.profSum[la.zc.hourOfWeek(h)] += float64(prorate(cost, a, b, h, min(h+hourSec, b)))
-				}
-			}
+			la.prof.add(&la.zc, a, b, cost)
 		}
 	}
 	return sc.finish(s)
@@ -247,14 +242,7 @@ func (e *engine) prepareLine(li int) lineState {
 	ls.reserve = int64(adpacer.FromFloat(line.Budget.Float() * pol.ReservePct / 100).RoundTo(kopeck))
 
 	// Profile and timeline in the line's zone.
-	var occ [hoursOfWeek]float64
-	if la.histTo > la.histFrom {
-		from := floorDiv(la.histFrom, hourSec) * hourSec
-		for h := from; h < la.histTo; h += hourSec {
-			occ[la.zc.hourOfWeek(h)]++
-		}
-	}
-	profile := learnProfile(&la.profSum, &occ)
+	profile := la.prof.profile(&la.zc, la.histFrom, la.histTo)
 	ls.tl = newTimeline(la.start, la.end, &profile, &la.zc)
 
 	ls.cps = make([]campPlan, 0, len(line.Campaigns))
@@ -573,8 +561,7 @@ func (e *engine) budgets(line *Line, cps []campPlan, tl *timeline, remaining int
 				// setting x the day's traffic factor in total, today's spend
 				// included, and everything left should go today.
 				want = float64(cp.today) + cp.share*future
-				if dayW := tl.between(ca.dayStart, ca.dayEnd); dayW > 0 && ca.dayStart >= tl.start {
-					df := dayW / (float64(min(ca.dayEnd, tl.end)-ca.dayStart) / hourSec)
+				if df := tl.trafficFactor(ca.dayStart, min(ca.dayEnd, tl.end)); df > 0 {
 					want /= min(max(df, 0.5), 2)
 				}
 			} else {

@@ -7,9 +7,11 @@ import (
 )
 
 const (
-	hourSec     = 3600
-	daySec      = 24 * hourSec
-	hoursOfWeek = 7 * 24
+	// lastDayWeight scales the traffic weight of the period's last 24 hours.
+	lastDayWeight = 0.5
+	hourSec       = 3600
+	daySec        = 24 * hourSec
+	hoursOfWeek   = 7 * 24
 )
 
 // zoneCache answers "UTC offset at unix time t" for one location without a
@@ -70,17 +72,20 @@ func floorDiv(a, b int64) int64 {
 // line's zone, so DST changes and odd month lengths are handled by the
 // calendar, not by arithmetic on day counts.
 type timeline struct {
-	base   int64     // unix start of slot 0 (period start floored to the hour)
-	start  int64     // period start (inclusive)
-	end    int64     // period end (exclusive)
-	w      []float64 // weight of each hour slot
-	prefix []float64 // prefix[k] = sum of w[:k]
+	profile *[hoursOfWeek]float64
+	zc      *zoneCache
+	base    int64     // unix start of slot 0 (period start floored to the hour)
+	start   int64     // period start (inclusive)
+	end     int64     // period end (exclusive)
+	w       []float64 // weight of each hour slot
+	prefix  []float64 // prefix[k] = sum of w[:k]
 }
 
 func newTimeline(start, end int64, profile *[hoursOfWeek]float64, zc *zoneCache) timeline {
 	base := floorDiv(start, hourSec) * hourSec
 	n := int((end - base + hourSec - 1) / hourSec)
-	tl := timeline{base: base, start: start, end: end, w: make([]float64, n), prefix: make([]float64, n+1)}
+	tl := timeline{profile: profile, zc: zc, base: base, start: start, end: end, w: make([]float64, n), prefix: make([]float64, n+1)}
+	lastDay := end - daySec
 	for k := 0; k < n; k++ {
 		s := base + int64(k)*hourSec
 		e := s + hourSec
@@ -89,6 +94,13 @@ func newTimeline(start, end int64, profile *[hoursOfWeek]float64, zc *zoneCache)
 			frac = float64(min(e, end)-max(s, start)) / hourSec
 		}
 		tl.w[k] = profile[zc.hourOfWeek(s+hourSec/2)] * frac
+		if s >= lastDay {
+			// The κ-aware end game: on the period's last day the invariant
+			// lets the platforms be set to only about (left - reserve) / κ,
+			// so a plan that leaves a full day for it ends short. The plan
+			// gives the last day less and the days before a little more.
+			tl.w[k] *= lastDayWeight
+		}
 		tl.prefix[k+1] = tl.prefix[k] + tl.w[k]
 	}
 	return tl
@@ -130,45 +142,120 @@ func (tl *timeline) between(a, b int64) float64 {
 
 func (tl *timeline) total() float64 { return tl.prefix[len(tl.w)] }
 
-// learnProfile turns per hour-of-week cost sums into weights with mean 1.
-// Few weeks of data are shrunk toward flat (one pseudo-week of flat
-// traffic), and every hour keeps a floor weight so an hour the campaigns
-// were starved in is never planned at zero (Lee et al. 2013).
-func learnProfile(sum *[hoursOfWeek]float64, occ *[hoursOfWeek]float64) [hoursOfWeek]float64 {
-	var p [hoursOfWeek]float64
-	var mean, totalOcc float64
-	var avg [hoursOfWeek]float64
-	n := 0
-	for h := 0; h < hoursOfWeek; h++ {
-		totalOcc += occ[h]
-		if occ[h] > 0 {
-			avg[h] = sum[h] / occ[h]
-			mean += avg[h]
+// profileDays is how many local days around the period start the profile
+// accumulator keeps daily totals for.
+const profileDays = 192
+
+// profileAcc learns a line's traffic profile as hour-of-day shape x
+// weekday factor. Factoring needs far less data than 168 free hour-of-week
+// cells: the hour shape comes from hourly rows of any day, the weekday
+// factors from daily totals, so a snapshot with a few days of hourly rows
+// and daily rows before them (as the daemon keeps) still yields both.
+type profileAcc struct {
+	hourSum [24]float64
+	hourCnt [24]float64
+	dayBase int64 // local day number of daySum[0]
+	daySum  [profileDays]float64
+}
+
+func (z *zoneCache) localDay(t int64) int64 { return floorDiv(t+z.offsetAt(t), daySec) }
+
+func (p *profileAcc) add(z *zoneCache, a, b int64, cost int64) {
+	if b-a <= hourSec {
+		local := a + z.offsetAt(a)
+		h := (local - floorDiv(local, daySec)*daySec) / hourSec
+		p.hourSum[h] += float64(cost)
+		p.hourCnt[h]++
+	}
+	if d := z.localDay(a) - p.dayBase; d >= 0 && d < profileDays {
+		p.daySum[d] += float64(cost)
+	}
+}
+
+// profile returns 168 hour-of-week weights with mean 1. With little data
+// each factor is shrunk toward flat, and every hour keeps a floor weight so
+// an hour the campaigns were starved in is never planned at zero (Lee et
+// al. 2013).
+func (p *profileAcc) profile(z *zoneCache, from, to int64) [hoursOfWeek]float64 {
+	var shape [24]float64
+	var mean, n float64
+	for h := range 24 {
+		if p.hourCnt[h] > 0 {
+			shape[h] = p.hourSum[h] / p.hourCnt[h]
+			mean += shape[h]
 			n++
 		}
 	}
-	if n < hoursOfWeek || mean <= 0 {
-		// Less than a week of history: the shape is unknown, plan flat.
-		for h := range p {
-			p[h] = 1
+	if n == 24 && mean > 0 {
+		mean /= 24
+		// Rows per hour of day approximate days of hourly data times
+		// campaigns; one pseudo-day of flat traffic per campaign-day scale.
+		var minCnt = p.hourCnt[0]
+		for h := range 24 {
+			minCnt = min(minCnt, p.hourCnt[h])
 		}
-		return p
+		k := minCnt / (minCnt + 1)
+		for h := range 24 {
+			shape[h] = k*shape[h]/mean + (1 - k)
+		}
+	} else {
+		for h := range shape {
+			shape[h] = 1
+		}
 	}
-	mean /= float64(n)
-	weeks := totalOcc / hoursOfWeek
-	const prior = 1.0 // weeks of flat pseudo-history
+	var wd [7]float64
+	var wdCnt [7]float64
+	if to > from {
+		// Only complete local days count: the first and last are partial.
+		first, last := z.localDay(from)+1, z.localDay(to)-1
+		for d := first; d < last; d++ {
+			i := d - p.dayBase
+			if i < 0 || i >= profileDays {
+				continue
+			}
+			w := int((d + 3) % 7) // 1970-01-01 was a Thursday; Monday = 0
+			if w < 0 {
+				w += 7
+			}
+			wd[w] += p.daySum[i]
+			wdCnt[w]++
+		}
+	}
+	var wmean float64
+	nw := 0
+	for w := range 7 {
+		if wdCnt[w] > 0 {
+			wd[w] /= wdCnt[w]
+			wmean += wd[w]
+			nw++
+		}
+	}
+	var factor [7]float64
+	for w := range 7 {
+		factor[w] = 1
+	}
+	if nw == 7 && wmean > 0 {
+		wmean /= 7
+		for w := range 7 {
+			k := wdCnt[w] / (wdCnt[w] + 0.5)
+			factor[w] = k*wd[w]/wmean + (1 - k)
+		}
+	}
+	var out [hoursOfWeek]float64
 	const floor = 0.05
 	var norm float64
-	for h := 0; h < hoursOfWeek; h++ {
-		v := (weeks*avg[h]/mean + prior) / (weeks + prior)
-		p[h] = max(v, floor)
-		norm += p[h]
+	for w := range 7 {
+		for h := range 24 {
+			v := max(factor[w]*shape[h], floor)
+			out[w*24+h] = v
+			norm += v
+		}
 	}
 	norm /= hoursOfWeek
-	for h := range p {
-		p[h] /= norm
+	for i := range out {
+		out[i] /= norm
 	}
-	return p
+	return out
 }
 
 // timeAfterWeight is the instant at which w of traffic weight has passed
@@ -187,4 +274,20 @@ func (tl *timeline) timeAfterWeight(t int64, w float64) int64 {
 	}
 	frac := (target - tl.prefix[k]) / tl.w[k]
 	return max(slot+int64(frac*hourSec), t)
+}
+
+// trafficFactor is the traffic of [a, b) relative to an average hour of the
+// profile (1 = average), unaffected by the end-game scaling: what the
+// platforms scale a daily budget by.
+func (tl *timeline) trafficFactor(a, b int64) float64 {
+	if b <= a {
+		return 0
+	}
+	var sum float64
+	n := 0
+	for h := floorDiv(a, hourSec) * hourSec; h < b; h += hourSec {
+		sum += tl.profile[tl.zc.hourOfWeek(h+hourSec/2)]
+		n++
+	}
+	return sum / float64(n)
 }
