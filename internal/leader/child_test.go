@@ -1,0 +1,3 @@
+package leader
+
+func childMain() bool { return false }
