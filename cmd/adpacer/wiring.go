@@ -105,7 +105,7 @@ func defaultWiring() Wiring {
 				return nil, fmt.Errorf("jobs: leader epoch: %w", err)
 			}
 			d, err = daemon.Build(ctx, daemon.Options{Config: deps.Config, Store: ws.Store, Logger: deps.Logger,
-				Registry: deps.Registry, Epoch: func() int64 { return epoch }})
+				Registry: deps.Registry, Epoch: func() int64 { return epoch }, StaticLeader: true})
 			if err != nil {
 				return nil, err
 			}

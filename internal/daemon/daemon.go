@@ -67,6 +67,9 @@ type Options struct {
 	Epoch func() int64
 	// Transport under every connector (tests); nil is the default.
 	Transport http.RoundTripper
+	// StaticLeader exports adpacer_leader 1: this process is the only
+	// writer (SQLite). With leader election the elector exports it.
+	StaticLeader bool
 }
 
 // Daemon is the wired daemon.
@@ -109,6 +112,13 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{cfg: cfg, st: o.Store, log: o.Logger}
+	if o.StaticLeader {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "adpacer_leader", Help: "1 when this replica runs the jobs and writes, 0 when it follows."})
+		g.Set(1)
+		if err := o.Registry.Register(g); err != nil {
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
+	}
 	mode, err := cycle.ParseMode(cfg.Mode)
 	if err != nil {
 		return nil, fmt.Errorf("mode: %w", err)
@@ -266,7 +276,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.Runner = r
-	if d.jobs, err = d.buildJobs(copts); err != nil {
+	if d.jobs, err = d.buildJobs(); err != nil {
 		return nil, err
 	}
 	h, err := status.Handler(status.Options{Status: r.LastStatus, Store: o.Store, BoardURL: d.BoardURL, Title: cfg.InstanceName})

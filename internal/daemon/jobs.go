@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/adpacer/adpacer/internal/cycle"
 	"github.com/adpacer/adpacer/internal/schedule"
 	"github.com/adpacer/adpacer/internal/telemetry"
 )
@@ -12,7 +11,7 @@ import (
 // buildJobs makes one pull job per connector instance on its own schedule,
 // and the pace, apply and alerts jobs of cfg.Jobs. Every job is leader-only:
 // followers serve telemetry and wait.
-func (d *Daemon) buildJobs(o cycle.Options) ([]schedule.Job, error) {
+func (d *Daemon) buildJobs() ([]schedule.Job, error) {
 	cfg := d.cfg
 	var jobs []schedule.Job
 	for _, y := range cfg.Connectors.YandexDirect {
@@ -25,15 +24,12 @@ func (d *Daemon) buildJobs(o cycle.Options) ([]schedule.Job, error) {
 		jobs = append(jobs, schedule.Job{Name: "pull_" + id, Schedule: g.Schedule, Timeout: g.Timeout.D() * 10,
 			Run: func(ctx context.Context) error { return d.Runner.PullAds(ctx, id) }})
 	}
-	for _, b := range o.Boards {
-		id := b.ID
-		sched := ""
-		for _, t := range cfg.Connectors.Trello {
-			if t.ID == id {
-				sched = t.Schedule
-			}
+	for _, t := range cfg.Connectors.Trello {
+		if len(t.Boards) == 0 {
+			continue
 		}
-		jobs = append(jobs, schedule.Job{Name: "pull_" + id, Schedule: sched,
+		id := t.ID
+		jobs = append(jobs, schedule.Job{Name: "pull_" + id, Schedule: t.Schedule, Timeout: t.Timeout.D() * 10,
 			Run: func(ctx context.Context) error { return d.Runner.PullBoards(ctx, id) }})
 	}
 	for _, e := range cfg.Connectors.Everhour {

@@ -27,6 +27,7 @@ import (
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/internal/config"
 	"github.com/adpacer/adpacer/internal/daemon"
+	"github.com/adpacer/adpacer/internal/schedule"
 	"github.com/adpacer/adpacer/internal/telemetry"
 	"github.com/adpacer/adpacer/pacing/sim"
 	"github.com/adpacer/adpacer/store"
@@ -166,9 +167,21 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	reg := telemetry.NewRegistry(o.Build)
 	d, err := daemon.Build(ctx, daemon.Options{Config: cfg, Store: st, Logger: log, Registry: reg,
-		Now: clock.Now, Clock: clock, Epoch: func() int64 { return epoch }})
+		Now: clock.Now, Clock: clock, Epoch: func() int64 { return epoch }, StaticLeader: true})
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo daemon: %w", err)
+	}
+	// The daemon's own jobs on its own scheduler, triggered by the
+	// accelerated loop instead of cron, so every run is timed, recovered
+	// and counted exactly as in `adpacer run`.
+	sched, err := schedule.New(schedule.Options{Logger: log, Registerer: reg, Now: clock.Now})
+	if err != nil {
+		return Summary{}, err
+	}
+	for _, j := range d.Jobs() {
+		if err := sched.Add(j); err != nil {
+			return Summary{}, err
+		}
 	}
 	hb := telemetry.NewHeartbeat(nil)
 	ready := telemetry.NewReadiness(telemetry.CondConfigLoaded, telemetry.CondStoreMigrated)
@@ -217,7 +230,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		if err := env.logTime(now); err != nil {
 			return sum, err
 		}
-		if err := runCycle(ctx, d, i); err != nil {
+		if err := runCycle(ctx, sched, d, i); err != nil {
 			log.Warn("cycle", zap.Error(err))
 		}
 		if granted, err := env.manager(now); err != nil {
@@ -250,36 +263,29 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	return sum, nil
 }
 
-// runCycle runs the daemon's jobs as its schedule would: ads pulled, paced,
-// applied and alerted every 15 minutes; Trello and Everhour pulled hourly.
-func runCycle(ctx context.Context, d *daemon.Daemon, i int) error {
-	r := d.Runner
-	var errs []error
+// runCycle runs the daemon's jobs as its schedule would: ads pulled,
+// paced, applied and alerted every 15 minutes; Trello and Everhour pulled
+// hourly.
+func runCycle(ctx context.Context, sched *schedule.Scheduler, d *daemon.Daemon, i int) error {
+	names := []string{}
 	for _, id := range d.AdSourceIDs() {
-		if err := r.PullAds(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
+		names = append(names, "pull_"+id)
 	}
 	if i%4 == 0 {
-		for _, id := range d.BoardSourceIDs() {
-			if err := r.PullBoards(ctx, id); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		for _, id := range d.TimeSourceIDs() {
-			if err := r.PullTime(ctx, id); err != nil {
-				errs = append(errs, err)
-			}
+		for _, id := range append(d.BoardSourceIDs(), d.TimeSourceIDs()...) {
+			names = append(names, "pull_"+id)
 		}
 	}
-	if err := r.Pace(ctx); err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	if err := r.Apply(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	if err := r.Alerts(ctx); err != nil {
-		errs = append(errs, err)
+	names = append(names, "pace", "apply", "alerts")
+	var errs []error
+	for _, n := range names {
+		res, err := sched.RunNow(ctx, n)
+		if err != nil {
+			return err
+		}
+		if res.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n, res.Err))
+		}
 	}
 	return errors.Join(errs...)
 }

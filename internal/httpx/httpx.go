@@ -164,6 +164,12 @@ func New(opts Options) (*Client, error) {
 		}
 		c.m = m
 	}
+	if c.m != nil {
+		// Export the API's counters at zero from the start, so dashboards
+		// and rate() see them before the first retry or 429.
+		c.m.retries.WithLabelValues(opts.Name)
+		c.m.rateLimited.WithLabelValues(opts.Name)
+	}
 	return c, nil
 }
 
