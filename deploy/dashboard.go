@@ -66,4 +66,3 @@ func LoadDashboard(path string) (Dashboard, []string, error) {
 	}
 	return d, exprs, nil
 }
-
