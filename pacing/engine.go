@@ -33,8 +33,9 @@ const (
 	// worst case fits with this much room, so it does not toggle.
 	resumeMargin = 1.25
 	// rolloverLookahead: a platform day ending this soon counts tomorrow's
-	// allowance too, since the next decision may come after midnight.
-	rolloverLookahead = 2 * hourSec
+	// allowance too, since the next decision may come after midnight; three
+	// hours leave hourly decisions two retries when a cut is refused.
+	rolloverLookahead = 3 * hourSec
 	// catchUpDays: average days of traffic over which a deviation from the
 	// plan is made up.
 	catchUpDays = 2
@@ -308,7 +309,9 @@ func (e *engine) decideLine(li int, plan *Plan) {
 		e.budget, e.est = B, est
 		e.shares(line, cps)
 		e.budgets(line, cps, &tl, remaining)
-		committed = e.enforce(line, cps, B-reserve-est)
+		// The invariant also keeps a margin for the error of the unseen-spend
+		// estimate: a quarter of it.
+		committed = e.enforce(line, cps, B-reserve-est-(est-seen)/4)
 	}
 
 	// Status.
