@@ -1054,10 +1054,14 @@ func (e *engine) addAction(plan *Plan, line *Line, c *Campaign, kind adpacer.Act
 	if line.Mode == ModeApprove && e.pol.ApprovalThresholdPct > 0 && value != nil {
 		if prev == nil || *prev == 0 || math.Abs(float64(*value-*prev))/float64(*prev)*100 > e.pol.ApprovalThresholdPct {
 			a.NeedsApproval = true
-			plan.Alerts = append(plan.Alerts, e.alert(adpacer.SeverityInfo, "approval_needed", line.ID, c.ID,
+			al := e.alert(adpacer.SeverityInfo, "approval_needed", line.ID, c.ID,
 				fmt.Sprintf("Approve %s of %s", kind, c.ID),
 				fmt.Sprintf("%s from %s to %s exceeds the approval threshold of %.0f%%: %s", kind, fmtMicros(prev), fmtMicros(value), e.pol.ApprovalThresholdPct, reason),
-				string(a.Key)))
+				string(a.Key))
+			// One approval per campaign and kind: a budget and a bid change
+			// of the same campaign are two cards.
+			al.Key += ":" + string(kind)
+			plan.Alerts = append(plan.Alerts, al)
 		}
 	}
 	plan.Actions = append(plan.Actions, a)
