@@ -200,8 +200,8 @@ shutdown_timeout: %s
 			if code, body := httpGet(t, "http://"+addr+"/healthz"); code != 200 {
 				t.Errorf("/healthz = %d %s, want 200", code, body)
 			}
-			if code, body := httpGet(t, "http://"+addr+"/readyz"); code != 503 || !strings.Contains(body, "store not wired") {
-				t.Errorf("/readyz = %d %s, want 503 naming the unwired store", code, body)
+			if code, body := httpGet(t, "http://"+addr+"/readyz"); code != 200 || !strings.Contains(body, `"name":"store_migrated","ok":true`) {
+				t.Errorf("/readyz = %d %s, want 200 with the store migrated", code, body)
 			}
 			out.wait(t, "the job to start", 20*time.Second, func(s string) bool { return s == "job started" })
 			_, metrics := httpGet(t, "http://"+addr+"/metrics")

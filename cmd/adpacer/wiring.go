@@ -84,6 +84,31 @@ type Actor struct {
 // (Jobs) and mounted on the telemetry server (Mount).
 func defaultWiring() Wiring {
 	var d *daemon.Daemon
+	// build makes the one daemon of this run, from whichever hook needs it
+	// first (Jobs, then Mount, in run's start order).
+	build := func(ctx context.Context, deps Deps) (*daemon.Daemon, error) {
+		if d != nil {
+			return d, nil
+		}
+		ws, ok := deps.Store.(wiredStore)
+		if !ok {
+			return nil, errors.New("the store was not opened by this wiring")
+		}
+		// One process per SQLite file (the file lock) and, until leader
+		// election takes over, one writer: each start takes a new epoch,
+		// which fences anything an earlier process left in flight.
+		epoch, err := ws.BumpEpoch(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("leader epoch: %w", err)
+		}
+		built, err := daemon.Build(ctx, daemon.Options{Config: deps.Config, Store: ws.Store, Logger: deps.Logger,
+			Registry: deps.Registry, Epoch: func() int64 { return epoch }, StaticLeader: true})
+		if err != nil {
+			return nil, err
+		}
+		d = built
+		return d, nil
+	}
 	notifier := sdnotify.FromEnv()
 	return Wiring{
 		OpenStore: func(ctx context.Context, cfg *config.Config, _ *zap.Logger) (Store, error) {
@@ -93,27 +118,16 @@ func defaultWiring() Wiring {
 			return openStore(ctx, cfg, true)
 		},
 		Jobs: func(ctx context.Context, deps Deps) ([]schedule.Job, error) {
-			ws, ok := deps.Store.(wiredStore)
-			if !ok {
-				return nil, errors.New("jobs: the store was not opened by this wiring")
-			}
-			// One process per SQLite file (the file lock) and, until leader
-			// election takes over, one writer: each start takes a new epoch,
-			// which fences anything an earlier process left in flight.
-			epoch, err := ws.BumpEpoch(ctx)
+			d, err := build(ctx, deps)
 			if err != nil {
-				return nil, fmt.Errorf("jobs: leader epoch: %w", err)
-			}
-			d, err = daemon.Build(ctx, daemon.Options{Config: deps.Config, Store: ws.Store, Logger: deps.Logger,
-				Registry: deps.Registry, Epoch: func() int64 { return epoch }, StaticLeader: true})
-			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("jobs: %w", err)
 			}
 			return d.Jobs(), nil
 		},
-		Mount: func(srv *telemetry.Server, _ Deps) error {
-			if d == nil {
-				return errors.New("mount: the daemon was not built")
+		Mount: func(srv *telemetry.Server, deps Deps) error {
+			d, err := build(context.Background(), deps)
+			if err != nil {
+				return fmt.Errorf("mount: %w", err)
 			}
 			d.Mount(srv)
 			return nil
