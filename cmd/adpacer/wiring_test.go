@@ -25,3 +25,18 @@ func TestDefaultWiringRunsAndLocksTheDatabase(t *testing.T) {
 		t.Fatalf("exit %d; logs:\n%s", code, logs.String())
 	}
 }
+
+func TestMigrateUpAndStatus(t *testing.T) {
+	cfg := minimalConfig(t, "")
+	code, out, stderr := runCLI(t, defaultWiring(), "migrate", "status", cfg)
+	if code != ExitOK || !strings.Contains(out, "pending") {
+		t.Fatalf("status before up: exit %d out %q err %q", code, out, stderr)
+	}
+	if code, out, stderr := runCLI(t, defaultWiring(), "migrate", "up", cfg); code != ExitOK || !strings.Contains(out, "migrated") {
+		t.Fatalf("up: exit %d out %q err %q", code, out, stderr)
+	}
+	code, out, _ = runCLI(t, defaultWiring(), "migrate", "status", cfg)
+	if code != ExitOK || strings.Contains(out, "pending") || !strings.Contains(out, "applied") {
+		t.Fatalf("status after up: exit %d out %q", code, out)
+	}
+}
