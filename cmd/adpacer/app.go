@@ -115,3 +115,26 @@ func (a *app) loadConfig(args []string) (*config.Config, error) {
 }
 
 var errStoreNotWired = errors.New("the store is not wired into this build yet (cmd/adpacer/wiring.go has no OpenStore)")
+
+// openStore opens the configured store for a one-shot command; shared opens
+// SQLite beside a running daemon (reports, status), exclusive takes its
+// process lock (migrations). close releases the store and syncs the log.
+func (a *app) openStore(ctx context.Context, cfg *config.Config, shared bool, what string) (st Store, close func(), err error) {
+	open := a.wiring.OpenStore
+	if shared {
+		open = a.wiring.OpenStoreShared
+	}
+	if open == nil {
+		return nil, nil, fmt.Errorf("%s: cannot open the %s store: %w", what, cfg.Store.Driver, errStoreNotWired)
+	}
+	log, err := a.logger(cfg)
+	if err != nil {
+		return nil, nil, configError(err)
+	}
+	st, err = open(ctx, cfg, log)
+	if err != nil {
+		_ = log.Sync()
+		return nil, nil, fmt.Errorf("%s: open %s store: %w", what, cfg.Store.Driver, err)
+	}
+	return st, func() { _ = st.Close(); _ = log.Sync() }, nil
+}

@@ -14,24 +14,13 @@ func newMigrateCmd(a *app) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if a.wiring.OpenStore == nil {
-			return fmt.Errorf("migrate: cannot open the %s store: %w", cfg.Store.Driver, errStoreNotWired)
-		}
-		log, err := a.logger(cfg)
+		st, closeStore, err := a.openStore(cmd.Context(), cfg, false, "migrate")
 		if err != nil {
-			return configError(err)
+			return err
 		}
-		defer func() { _ = log.Sync() }()
-		st, err := a.wiring.OpenStore(cmd.Context(), cfg, log)
-		if err != nil {
-			return fmt.Errorf("migrate: open %s store: %w", cfg.Store.Driver, err)
-		}
+		defer closeStore()
 		if err := st.Migrate(cmd.Context()); err != nil {
-			_ = st.Close()
 			return fmt.Errorf("migrate: %w", err)
-		}
-		if err := st.Close(); err != nil {
-			return fmt.Errorf("migrate: close store: %w", err)
 		}
 		fmt.Fprintf(a.stdout, "%s store migrated\n", cfg.Store.Driver)
 		return nil
@@ -61,19 +50,11 @@ whether the store has it; it may run beside the daemon.`,
 			if err != nil {
 				return err
 			}
-			if a.wiring.OpenStoreShared == nil {
-				return fmt.Errorf("migrate status: cannot open the %s store: %w", cfg.Store.Driver, errStoreNotWired)
-			}
-			log, err := a.logger(cfg)
+			st, closeStore, err := a.openStore(cmd.Context(), cfg, true, "migrate status")
 			if err != nil {
-				return configError(err)
+				return err
 			}
-			defer func() { _ = log.Sync() }()
-			st, err := a.wiring.OpenStoreShared(cmd.Context(), cfg, log)
-			if err != nil {
-				return fmt.Errorf("migrate status: open %s store: %w", cfg.Store.Driver, err)
-			}
-			defer func() { _ = st.Close() }()
+			defer closeStore()
 			ws, ok := st.(wiredStore)
 			if !ok {
 				return fmt.Errorf("migrate status: the %s store cannot list migrations", cfg.Store.Driver)

@@ -66,20 +66,12 @@ the summed seconds, so rounded rows may differ from it by a minute.`,
 				return configError(err)
 			}
 			opts.Budgets = settings.Budgets.Projects
-			if a.wiring.OpenStoreShared == nil {
-				return fmt.Errorf("report hours: cannot open the %s store: %w", cfg.Store.Driver, errStoreNotWired)
-			}
-			log, err := a.logger(cfg)
-			if err != nil {
-				return configError(err)
-			}
-			defer func() { _ = log.Sync() }()
 			// Shared: a report runs beside the daemon that holds the store.
-			st, err := a.wiring.OpenStoreShared(cmd.Context(), cfg, log)
+			st, closeStore, err := a.openStore(cmd.Context(), cfg, true, "report hours")
 			if err != nil {
-				return fmt.Errorf("report hours: open %s store: %w", cfg.Store.Driver, err)
+				return err
 			}
-			defer func() { _ = st.Close() }()
+			defer closeStore()
 			src, ok := st.(everhour.ReportSource)
 			if !ok {
 				return fmt.Errorf("report hours: the %s store does not provide Everhour report data (everhour.ReportSource)", cfg.Store.Driver)
