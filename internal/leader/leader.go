@@ -98,7 +98,8 @@ type Elector struct {
 	now        func() time.Time
 	log        *zap.Logger
 
-	term atomic.Pointer[term] // nil while a follower
+	term    atomic.Pointer[term] // nil while a follower
+	running atomic.Bool
 
 	transitions prometheus.Counter
 	leaseErrors *prometheus.CounterVec
@@ -223,8 +224,12 @@ func (e *Elector) current() (*term, bool) {
 // within the term. When ctx ends a leader releases the lease (so a
 // successor need not wait for it to expire); call that only after every
 // leader-only job has stopped. Store errors are logged and retried; Run
-// returns nil once ctx ends.
+// returns nil once ctx ends. Run may be called once at a time.
 func (e *Elector) Run(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return errors.New("leader: Run is already running for this elector")
+	}
+	defer e.running.Store(false)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C

@@ -173,6 +173,9 @@ func TestLeadRenewRelease(t *testing.T) {
 	}
 	stop := start(t, e)
 	eventually(t, 2*time.Second, "leader", e.IsLeader)
+	if err := e.Run(context.Background()); err == nil {
+		t.Fatal("a second concurrent Run was accepted")
+	}
 	if e.Epoch() != 1 {
 		t.Fatalf("epoch %d, want 1", e.Epoch())
 	}

@@ -247,14 +247,14 @@ func TestHandOverAfterSIGKILL(t *testing.T) {
 	}
 	took := time.Since(killed)
 	t.Logf("hand-over after SIGKILL: %v (TTL %v, RenewEvery %v)", took, ttl, renew)
-	// The child's last renew was at most RenewEvery before the kill, so its
-	// lease outlived it by at least TTL-RenewEvery: an earlier take-over
-	// would mean the lease was not honoured.
-	if took < ttl-renew-50*time.Millisecond {
+	// The child renewed about every RenewEvery, so its lease outlived it by
+	// about TTL-RenewEvery (less only if its timers ran late): a take-over
+	// in under half the TTL would mean the lease was not honoured.
+	if took < ttl/2 {
 		t.Errorf("took over after %v, before the dead leader's lease (TTL %v) could have run out", took, ttl)
 	}
-	if took > ttl+renew+200*time.Millisecond {
-		t.Errorf("hand-over took %v, more than TTL+RenewEvery = %v (+200ms scheduling slack)", took, ttl+renew)
+	if took > ttl+renew+500*time.Millisecond {
+		t.Errorf("hand-over took %v, more than TTL+RenewEvery = %v (+500ms scheduling slack for a loaded CI machine)", took, ttl+renew)
 	}
 	if b.Epoch() <= oldEpoch {
 		t.Errorf("successor epoch %d not above the dead leader's %d", b.Epoch(), oldEpoch)

@@ -187,3 +187,37 @@ func TestLeaseInvalidInputAndMissingTable(t *testing.T) {
 		t.Errorf("acquire before migrate = %v, want a hint to migrate", err)
 	}
 }
+
+// BenchmarkLease measures the lease round trips on the local server: a
+// renew must finish well within RenewEvery (default 5s), and a follower's
+// acquire attempt is what every follower pays each retry period.
+func BenchmarkLease(b *testing.B) {
+	ctx := context.Background()
+	addr := freshSchema(b)
+	s, err := Open(ctx, addr, Options{MaxConns: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	epoch, ok, err := s.AcquireLease(ctx, "bench", "leader", time.Minute)
+	if err != nil || !ok {
+		b.Fatal(ok, err)
+	}
+	b.Run("renew", func(b *testing.B) {
+		for b.Loop() {
+			if ok, err := s.RenewLease(ctx, "bench", "leader", epoch, time.Minute); err != nil || !ok {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("acquire-refused", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok, err := s.AcquireLease(ctx, "bench", "follower", time.Minute); err != nil || ok {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+}
