@@ -18,13 +18,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/internal/clock"
 	"github.com/adpacer/adpacer/internal/config"
 	"github.com/adpacer/adpacer/internal/daemon"
 	"github.com/adpacer/adpacer/internal/schedule"
@@ -130,7 +130,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		return Summary{}, err
 	}
 	sh := &shared{w: sim.NewWorld(sc, 1), msk: msk}
-	clock := newSimClock(sc.Start)
+	// The demo's accelerated clock: the loop moves it forward tick by tick;
+	// a connector's back-off sleep advances simulated, not wall, time.
+	clock := clock.NewManual(sc.Start)
 
 	env, err := startFakes(sh, sc, clock)
 	if err != nil {
@@ -225,7 +227,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		tickStart := time.Now()
 		now := sc.Start.Add(time.Duration(i) * step)
 		sh.advance(now)
-		clock.Set(now)
+		clock.AdvanceTo(now)
 		env.moderation(sh)
 		if err := env.logTime(now); err != nil {
 			return sum, err
@@ -358,45 +360,5 @@ func summarise(ctx context.Context, sum *Summary, sh *shared, d *daemon.Daemon, 
 	sum.RefusedByWorld = sh.refused
 	sum.Writes = env.yandex.MutatingCalls() + env.googleWrites()
 	sum.HoursLogged = float64(env.loggedSeconds) / 3600
-	return nil
-}
-
-// simClock is the demo's accelerated clock: the loop sets it; connector
-// back-off sleeps advance nothing (they return at once), so a retry storm
-// cannot stall the demo.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newSimClock(t time.Time) *simClock { return &simClock{t: t} }
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set moves the clock forward to t; a clock already past t (a connector
-// slept through a back-off) stays where it is.
-func (c *simClock) Set(t time.Time) {
-	c.mu.Lock()
-	if t.After(c.t) {
-		c.t = t
-	}
-	c.mu.Unlock()
-}
-
-// Sleep advances simulated time by d and returns at once, so a rate-limit
-// wait or a back-off costs simulated, not wall, time.
-func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d > 0 {
-		c.mu.Lock()
-		c.t = c.t.Add(d)
-		c.mu.Unlock()
-	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/adpacer/adpacer/connectors/googleads/googleadstest"
 	"github.com/adpacer/adpacer/connectors/trello/trellotest"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
+	"github.com/adpacer/adpacer/internal/clock"
 	"github.com/adpacer/adpacer/pacing/sim"
 )
 
@@ -55,7 +56,7 @@ type fakes struct {
 	approvalSeen             map[string]time.Time
 }
 
-func startFakes(sh *shared, sc *sim.Scenario, clock *simClock) (*fakes, error) {
+func startFakes(sh *shared, sc *sim.Scenario, clock *clock.Manual) (*fakes, error) {
 	f := &fakes{customers: map[string][]int64{}, zoneOf: map[string]string{}, yandexAds: map[int64]int64{},
 		rejected: map[adpacer.CampaignID]bool{}, rng: rand.New(rand.NewPCG(20261101, 7)),
 		loggedDays: map[string]bool{}, approvalSeen: map[string]time.Time{}}

@@ -10,8 +10,8 @@
 package everhourtest
 
 import (
-	"context"
 	"fmt"
+	"github.com/adpacer/adpacer/internal/clock"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -22,47 +22,12 @@ import (
 )
 
 // Clock is a manual clock shared by a fake server and the client under test,
-// so rate-limit windows, retry sleeps and budget periods run on virtual time.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// so rate-limit windows, retry sleeps and budget periods run on virtual time
+// (internal/clock, shared by every fake).
+type Clock = clock.Manual
 
 // NewClock starts a manual clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the clock's current time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// Sleep advances the clock by d at once (it satisfies httpx.Clock, so the
-// client's rate limiter and retry back-off run on virtual time).
-func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d > 0 {
-		c.Advance(d)
-	}
-	return nil
-}
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+func NewClock(t time.Time) *Clock { return clock.NewManual(t) }
 
 // Budget is a project budget as the API shows it. Budget is seconds for
 // "time" budgets and cents for "money"/"costs" budgets.

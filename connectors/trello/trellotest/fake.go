@@ -8,8 +8,8 @@
 package trellotest
 
 import (
-	"context"
 	"fmt"
+	"github.com/adpacer/adpacer/internal/clock"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -376,36 +376,8 @@ func (s *Server) admitMembers(token string) (int, string) {
 
 // Clock is a manual clock for tests and the demo: Sleep advances it, so
 // clients that wait (rate limits, back-off) run instantly while the fake
-// still sees the simulated time pass. It satisfies httpx.Clock.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// still sees the simulated time pass (internal/clock, shared by every fake).
+type Clock = clock.Manual
 
 // NewClock starts a clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the simulated time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Sleep advances the clock by d unless ctx is done.
-func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d > 0 {
-		c.Advance(d)
-	}
-	return nil
-}
+func NewClock(t time.Time) *Clock { return clock.NewManual(t) }
