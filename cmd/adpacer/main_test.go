@@ -39,6 +39,11 @@ func TestMain(m *testing.M) {
 // cancel it at shutdown_timeout.
 func runChild(mode string) int {
 	w := defaultWiring()
+	if mode == "notify" {
+		// The real wiring, untouched: systemd notifications come from it.
+		a := newApp(os.Stdin, os.Stdout, os.Stderr, w)
+		return a.execute(context.Background(), []string{"run", "--config", os.Getenv("ADPACER_TEST_CONFIG")})
+	}
 	w.Jobs = func(context.Context, Deps) ([]schedule.Job, error) {
 		return []schedule.Job{{
 			Name: "drain_probe", Schedule: "@every 1s", Timeout: time.Minute,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/adpacer/adpacer/internal/config"
+	"github.com/adpacer/adpacer/internal/sdnotify"
 	"github.com/adpacer/adpacer/internal/schedule"
 	"github.com/adpacer/adpacer/internal/telemetry"
 	"github.com/oklog/run"
@@ -121,7 +122,8 @@ func (a *app) runDaemon(ctx context.Context, cfg *config.Config) (err error) {
 		deps.Leader = leader
 	}
 
-	sched, err := schedule.New(schedule.Options{Logger: log, Registerer: reg, Leader: deps.Leader, Beat: hb.Beat})
+	sched, err := schedule.New(schedule.Options{Logger: log, Registerer: reg, Leader: deps.Leader, Beat: hb.Beat,
+		HeartbeatInterval: heartbeatInterval()})
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
 		return err
@@ -214,4 +216,15 @@ func (a *app) runDaemon(ctx context.Context, cfg *config.Config) (err error) {
 	}
 	log.Info("shutdown complete")
 	return nil
+}
+
+// heartbeatInterval is how often the cron loop beats the heartbeat: every
+// 10 s, or a quarter of systemd's watchdog interval when that is shorter, so
+// a healthy loop always feeds the watchdog in time.
+func heartbeatInterval() time.Duration {
+	d := 10 * time.Second
+	if w, err := sdnotify.WatchdogInterval(); err == nil && w > 0 && w/4 < d {
+		d = max(w/4, 100*time.Millisecond)
+	}
+	return d
 }
