@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/adpacer/adpacer/internal/config"
-	"github.com/adpacer/adpacer/internal/sdnotify"
 	"github.com/adpacer/adpacer/internal/schedule"
+	"github.com/adpacer/adpacer/internal/sdnotify"
 	"github.com/adpacer/adpacer/internal/telemetry"
 	"github.com/oklog/run"
 	"github.com/spf13/cobra"
