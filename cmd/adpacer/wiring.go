@@ -8,6 +8,7 @@ import (
 
 	"github.com/adpacer/adpacer/connectors/everhour"
 	"github.com/adpacer/adpacer/internal/daemon"
+	"github.com/adpacer/adpacer/internal/leader"
 	"github.com/adpacer/adpacer/internal/sdnotify"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/backend"
@@ -83,7 +84,10 @@ type Actor struct {
 // pacing cycle, the status page and systemd. One daemon is built per run
 // (Jobs) and mounted on the telemetry server (Mount).
 func defaultWiring() Wiring {
-	var d *daemon.Daemon
+	var (
+		d  *daemon.Daemon
+		el *leader.Elector
+	)
 	// build makes the one daemon of this run, from whichever hook needs it
 	// first (Jobs, then Mount, in run's start order).
 	build := func(ctx context.Context, deps Deps) (*daemon.Daemon, error) {
@@ -94,15 +98,11 @@ func defaultWiring() Wiring {
 		if !ok {
 			return nil, errors.New("the store was not opened by this wiring")
 		}
-		// One process per SQLite file (the file lock) and, until leader
-		// election takes over, one writer: each start takes a new epoch,
-		// which fences anything an earlier process left in flight.
-		epoch, err := ws.BumpEpoch(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("leader epoch: %w", err)
+		if el == nil {
+			return nil, errors.New("leader election was not set up")
 		}
 		built, err := daemon.Build(ctx, daemon.Options{Config: deps.Config, Store: ws.Store, Logger: deps.Logger,
-			Registry: deps.Registry, Epoch: func() int64 { return epoch }, StaticLeader: true})
+			Registry: deps.Registry, Epoch: el.Epoch})
 		if err != nil {
 			return nil, err
 		}
@@ -116,6 +116,22 @@ func defaultWiring() Wiring {
 		},
 		OpenStoreShared: func(ctx context.Context, cfg *config.Config, _ *zap.Logger) (Store, error) {
 			return openStore(ctx, cfg, true)
+		},
+		// Leader: the lease in the store elects one writer among replicas
+		// (PostgreSQL) and is held at once by the only process of a SQLite
+		// file; every term bumps the epoch that fences ledger writes.
+		Leader: func(_ context.Context, deps Deps) (func() bool, error) {
+			ws, _ := deps.Store.(wiredStore)
+			ls, ok := ws.Store.(leader.LeaseStore)
+			if !ok {
+				return nil, fmt.Errorf("the %s store has no leader lease", deps.Config.Store.Driver)
+			}
+			var err error
+			el, err = leader.New(leader.Options{Store: ls, Name: "adpacer", Logger: deps.Logger.Named("leader"), Registerer: deps.Registry})
+			if err != nil {
+				return nil, err
+			}
+			return el.IsLeader, nil
 		},
 		Jobs: func(ctx context.Context, deps Deps) ([]schedule.Job, error) {
 			d, err := build(ctx, deps)
@@ -133,16 +149,21 @@ func defaultWiring() Wiring {
 			return nil
 		},
 		Actors: func(_ context.Context, deps Deps) ([]Actor, error) {
+			var actors []Actor
+			if el != nil {
+				lctx, cancel := context.WithCancel(context.Background())
+				actors = append(actors, Actor{Name: "leader-election", Execute: func() error { return el.Run(lctx) }, Interrupt: func(error) { cancel() }})
+			}
 			interval, err := sdnotify.WatchdogInterval()
 			if err != nil || interval == 0 || !notifier.Enabled() {
-				return nil, err
+				return actors, err
 			}
 			ctx, cancel := context.WithCancel(context.Background())
-			return []Actor{{
+			return append(actors, Actor{
 				Name:      "systemd-watchdog",
 				Execute:   func() error { return notifier.Watchdog(ctx, interval, heartbeat{deps.Heartbeat}, nil) },
 				Interrupt: func(error) { cancel() },
-			}}, nil
+			}), nil
 		},
 		OnReady:    func() { _ = notifier.Notify("READY=1") },
 		OnStopping: func() { _ = notifier.Notify("STOPPING=1") },

@@ -24,6 +24,10 @@ import (
 	"github.com/adpacer/adpacer/store"
 )
 
+// ErrNotLeader: this replica does not hold the leader epoch (never had it,
+// or lost it during the run); nothing is recorded or sent.
+var ErrNotLeader = errors.New("not the leader: another replica holds the epoch")
+
 // Mode says how far the daemon may act for a budget line.
 type Mode string
 
@@ -611,6 +615,9 @@ func truncateList(xs []string, n int) string {
 // same window is not recorded twice.
 func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, camps []adpacer.Campaign) error {
 	epoch := r.opt.Epoch()
+	if epoch == 0 && len(plan.Actions) > 0 {
+		return ErrNotLeader
+	}
 	byID := map[adpacer.CampaignID]adpacer.Campaign{}
 	for _, c := range camps {
 		byID[c.ID] = c
@@ -625,7 +632,12 @@ func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, ca
 		}
 		if err := r.opt.Store.PlanAction(ctx, a, epoch); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				continue // decided before in this window
+				// Either decided before in this window (the key exists) or
+				// fenced: another replica took over with a newer epoch.
+				if _, lerr := r.opt.Store.Action(ctx, a.Key); lerr == nil {
+					continue
+				}
+				return fmt.Errorf("pace: record %s: %w: %w", a.Key, ErrNotLeader, err)
 			}
 			return fmt.Errorf("pace: record %s: %w", a.Key, err)
 		}
@@ -716,6 +728,9 @@ func (r *Runner) exportPlan(plan pacing.Plan, lines []pacing.Line) {
 func (r *Runner) Apply(ctx context.Context) error {
 	now := r.opt.Now()
 	epoch := r.opt.Epoch()
+	if epoch == 0 {
+		return ErrNotLeader
+	}
 	pending, err := r.opt.Store.PendingActions(ctx)
 	if err != nil {
 		return fmt.Errorf("apply: pending actions: %w", err)
@@ -825,6 +840,12 @@ func (r *Runner) Apply(ctx context.Context) error {
 	sort.Strings(ids)
 	var errs []error
 	for _, id := range ids {
+		// Leadership may end during the run: nothing leaves unless this
+		// replica still holds the epoch it claimed the actions with. The
+		// ledger fences the records; this fences the platform writes.
+		if r.opt.Epoch() != epoch {
+			return errors.Join(append(errs, ErrNotLeader)...)
+		}
 		inst, _ := r.adInstance(id)
 		acts := send[id]
 		results, err := inst.Actuator.Apply(ctx, acts, pacing.ApplyOptions{})

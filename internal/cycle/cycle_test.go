@@ -2,6 +2,7 @@ package cycle_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -101,13 +102,17 @@ func newWorld(t *testing.T, mode cycle.Mode) *world {
 	line := pacing.Line{ID: "retail-moscow", Name: "Retail loans, Moscow", Directorate: "retail", Owner: "anna",
 		TimeZone: "Europe/Moscow", Period: pacing.Period{Start: "2026-11-01", End: "2026-11-30"},
 		Budget: adpacer.FromUnits(3_000_000), Currency: "RUB", Campaigns: camps}
+	epoch, err := st.BumpEpoch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	r, err := cycle.New(cycle.Options{
 		Store: st, Now: w.clock.Now, Registerer: prometheus.NewRegistry(),
 		Lines:  func(time.Time) ([]pacing.Line, error) { return []pacing.Line{line}, nil },
 		Policy: pacing.DefaultPolicy(), Mode: mode,
 		Ads:   []cycle.AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: login, Source: client, Actuator: client}},
 		Sink:  w.sink,
-		Epoch: func() int64 { e, _ := st.CurrentEpoch(context.Background()); return e },
+		Epoch: func() int64 { return epoch },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -287,5 +292,39 @@ func TestCrashLeftClaimedActionIsReconciled(t *testing.T) {
 	}
 	if w.fake.MutatingCalls() != writes {
 		t.Fatal("a finished action was sent again")
+	}
+}
+
+func TestFencedReplicaRecordsAndSendsNothing(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, cycle.Apply)
+	if err := w.runner.PullAds(ctx, "yandex-main"); err != nil {
+		t.Fatal(err)
+	}
+	// Another replica takes over: the epoch this runner holds goes stale.
+	if _, err := w.store.BumpEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	writes := w.fake.MutatingCalls()
+	if err := w.runner.Pace(ctx); !errors.Is(err, cycle.ErrNotLeader) {
+		t.Fatalf("pace with a stale epoch: %v, want ErrNotLeader", err)
+	}
+	if acts, _ := w.store.Actions(ctx, store.ActionFilter{}); len(acts) != 0 {
+		t.Fatalf("a fenced replica recorded %d actions", len(acts))
+	}
+	if err := w.runner.Apply(ctx); err != nil {
+		t.Fatalf("apply with nothing pending: %v", err)
+	}
+	if w.fake.MutatingCalls() != writes {
+		t.Fatal("a fenced replica wrote to the platform")
+	}
+	zero, err := cycle.New(cycle.Options{Store: w.store, Now: w.clock.Now, Registerer: prometheus.NewRegistry(),
+		Lines: func(time.Time) ([]pacing.Line, error) { return nil, nil }, Policy: pacing.DefaultPolicy(), Mode: cycle.Apply,
+		Epoch: func() int64 { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := zero.Apply(ctx); !errors.Is(err, cycle.ErrNotLeader) {
+		t.Fatalf("apply without an epoch: %v", err)
 	}
 }
