@@ -94,7 +94,7 @@ func TestFakeUnitsAccountingAndRefill(t *testing.T) {
 // Checklist 6.1 item 3: the 6th simultaneous request gets 506.
 func TestFakeConcurrencyLimit(t *testing.T) {
 	e := newEnv(t, yandexdirecttest.Options{})
-	e.fake.SetFaults(yandexdirecttest.Faults{Latency: 300 * time.Millisecond})
+	e.fake.SetFaults(yandexdirecttest.Faults{Latency: time.Second})
 	var wg sync.WaitGroup
 	codes := make([]int, 6)
 	for i := range codes {
@@ -102,7 +102,11 @@ func TestFakeConcurrencyLimit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			if i == 5 {
-				time.Sleep(100 * time.Millisecond) // let the first five be in flight
+				// Wait until the first five are in flight (no sleep-and-hope:
+				// on a loaded machine goroutines start late).
+				for deadline := time.Now().Add(10 * time.Second); e.fake.PeakInFlight(login) < 5 && time.Now().Before(deadline); {
+					time.Sleep(5 * time.Millisecond)
+				}
 			}
 			codes[i] = post(t, e.fake.URL()+"/json/v5/campaigns", authHdr(), `{"method":"get","params":{"SelectionCriteria":{},"FieldNames":["Id"]}}`).code()
 		}()
