@@ -23,7 +23,7 @@ const (
 	profileSettle = 6 * hourSec
 	// yandexEveningHour: from this Moscow hour a Yandex cut is written for
 	// tomorrow (cuts apply from the next day, so earlier cuts gain nothing).
-	yandexEveningHour = 18
+	yandexEveningHour = 21
 	// yandexRaiseEdits: raises may use this many of Yandex's 3 daily edits
 	// (its budget is a weekly average, one raise a day is plenty); the last
 	// edit is kept for the evening cut that protects tomorrow.
