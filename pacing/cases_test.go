@@ -34,6 +34,7 @@ type campSpec struct {
 	cpc          float64
 	lag          time.Duration // stats end this long before now
 	rampFromDays int           // spend only in the last N days of history (0: all)
+	budgetAgo    time.Duration // last budget change this long before now (0: none)
 }
 
 type caseSpec struct {
@@ -94,6 +95,10 @@ func (cs caseSpec) build() *Snapshot {
 		}
 		if c.maxToday > 0 {
 			camp.MaxDailyBudgetToday = moneyPtr(c.maxToday)
+		}
+		if c.budgetAgo > 0 {
+			t := now.Add(-c.budgetAgo)
+			camp.LastBudgetChange = &t
 		}
 		s.Campaigns = append(s.Campaigns, camp)
 		if c.historyDays == 0 {

@@ -662,6 +662,9 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 				return int64(2 * cp.rate * float64(cp.agg.dayEnd-e.now) / hourSec)
 			}
 			ex := max(int64(cp.kappa*float64(capT))-cp.today, 0)
+			if e.googleMonthEnd(cp) && cp.c.LastBudgetChange != nil && cp.c.LastBudgetChange.Unix() >= cp.agg.dayStart {
+				ex = min(ex, max(int64(*cp.c.DailyBudget)-cp.today, 0))
+			}
 			if cp.agg.dayEnd-e.now <= rolloverLookahead && cp.agg.dayEnd < e.lines[e.ix.lineOf[cp.ci]].end {
 				ex = max(ex, int64(cp.kappa*float64(*cp.c.DailyBudget)))
 			}
@@ -669,6 +672,15 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 		}
 		eff := e.effectiveToday(cp.c, cp.newBud)
 		ex := max(int64(cp.kappa*float64(eff))-cp.today, 0)
+		if e.googleMonthEnd(cp) && cp.c.DailyBudget != nil && cp.c.LastBudgetChange != nil && cp.c.LastBudgetChange.Unix() >= cp.agg.dayStart {
+			// Google: after an edit the rest of the month is capped at the
+			// new budget x the days left [G-CHG]; on the month's last day
+			// that is today's budget itself, so a confirmed edit today caps
+			// today at that budget, not at twice the day's highest. A write
+			// may still fail, so the higher of the confirmed and the new
+			// value counts.
+			ex = min(ex, max(max(cp.newBud, int64(*cp.c.DailyBudget))-cp.today, 0))
+		}
 		if cp.agg.dayEnd-e.now <= rolloverLookahead && cp.agg.dayEnd < e.lines[e.ix.lineOf[cp.ci]].end {
 			// The platform day ends before the next decision: at midnight
 			// the day's allowance restarts at kappa x the new setting.
@@ -864,6 +876,16 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 	return total
 }
 
+// googleMonthEnd reports whether a Google campaign is on the last day of
+// its account's calendar month (Google counts days and months in the
+// account zone).
+func (e *engine) googleMonthEnd(cp *campPlan) bool {
+	if cp.c.Platform != adpacer.GoogleAds {
+		return false
+	}
+	return time.Unix(cp.agg.dayEnd, 0).In(e.ix.campLoc[cp.ci]).Day() == 1
+}
+
 // canCut reports whether a lower budget for the campaign can be sent now:
 // Yandex keeps its last daily edit for the evening cut that protects
 // tomorrow.
@@ -895,6 +917,15 @@ func (e *engine) decideWrite(line *Line, cp *campPlan) {
 	cur := int64(*c.DailyBudget)
 	diff := float64(cp.newBud - cur)
 	forced := cp.cut && cp.newBud < cur // the invariant needs this cut
+	if e.googleMonthEnd(cp) && (c.LastBudgetChange == nil || c.LastBudgetChange.Unix() < cp.agg.dayStart) && cp.newBud > 0 {
+		// One edit on the month's last day locks Google's month cap at the
+		// budget itself (see exposure), halving the day's worst case.
+		if cp.newBud == cur {
+			cp.newBud -= int64(kopeck)
+		}
+		cp.write, cp.reason = true, "edit on the month's last day: Google then caps the rest of the month at this budget"
+		return
+	}
 	if !(math.Abs(diff) > tol*float64(cur) || (forced && cp.newBud != cur)) {
 		return
 	}

@@ -86,6 +86,18 @@ func checkInvariant(t *testing.T, s *Snapshot, plan Plan) {
 			} else {
 				ex = int64(2 * cp.rate * float64(cp.agg.dayEnd-e.now) / hourSec)
 			}
+			// Google's month cap after a confirmed edit on the month's last
+			// day [G-CHG]: today is capped at the higher of the confirmed
+			// and the new budget.
+			if cp.c.Platform == adpacer.GoogleAds && cp.c.DailyBudget != nil && cp.c.LastBudgetChange != nil &&
+				cp.c.LastBudgetChange.Unix() >= cp.agg.dayStart &&
+				time.Unix(cp.agg.dayEnd, 0).In(ix.campLoc[cp.ci]).Day() == 1 {
+				v := int64(*cp.c.DailyBudget)
+				if x.budget != nil {
+					v = max(v, int64(*x.budget))
+				}
+				ex = min(ex, max(v-cp.today, 0))
+			}
 			total += ex
 			if cp.control && ex > 0 {
 				allBraked = false
@@ -155,6 +167,9 @@ func randomCase(r *rand.Rand) caseSpec {
 			}
 			if r.IntN(5) == 0 {
 				c.maxToday = c.budget * (1 + r.Float64())
+			}
+			if r.IntN(3) == 0 {
+				c.budgetAgo = time.Duration(1+r.IntN(30*60)) * time.Minute
 			}
 			switch r.IntN(10) {
 			case 0:
