@@ -8,9 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/adpacer/adpacer/internal/config"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -317,5 +319,38 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("Overall exposure level")) {
 		t.Errorf("unexpected systemd-analyze output:\n%s", out)
+	}
+}
+
+// The packaged config is the example with bare secret names, and every
+// secret it names is a credential the unit loads.
+func TestSystemdConfigMatchesExample(t *testing.T) {
+	ex, err := os.ReadFile("config/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sysd, err := os.ReadFile("systemd/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(string(ex), "credentials/", "")
+	if !strings.HasSuffix(string(sysd), want) {
+		t.Fatal("deploy/systemd/config.yaml is not deploy/config/example.yaml with bare secret names: regenerate it")
+	}
+	// Under systemd the secrets arrive in $CREDENTIALS_DIRECTORY; the
+	// example's placeholders stand in for them.
+	creds, _ := filepath.Abs("config/credentials")
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	if _, err := config.LoadAndValidate("systemd/config.yaml"); err != nil {
+		t.Fatalf("packaged config does not validate with the unit's credentials: %v", err)
+	}
+	unit, err := os.ReadFile("systemd/adpacer.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`_file: ([a-z0-9-]+)`).FindAllStringSubmatch(string(sysd), -1) {
+		if !strings.Contains(string(unit), "LoadCredential="+m[1]+":") {
+			t.Errorf("config names secret %s but the unit does not load it", m[1])
+		}
 	}
 }
