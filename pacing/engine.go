@@ -432,7 +432,13 @@ func (e *engine) cpaOf(cp *campPlan) {
 	var cost, clicks int64
 	var conv, raw float64
 	for age := 0; age < historyDays; age++ {
-		f := e.delayShare(float64(age) + 0.5)
+		// The share reported of a day-long window is the mean of the
+		// delay CDF over the window, not the CDF at its middle (the CDF
+		// is far from linear in the first days).
+		var f float64
+		for k := 0; k < 8; k++ {
+			f += e.delayShare(float64(age)+(float64(k)+0.5)/8) / 8
+		}
 		if f < 0.25 {
 			continue
 		}
