@@ -838,6 +838,28 @@ func (r *Runner) Apply(ctx context.Context) error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	// One write per campaign setting per call. When a crash left an older
+	// action claimed and pace has since decided a newer one for the same
+	// setting, the newer one (decided from fresher data) is sent and the
+	// older is superseded, never sent late: actuators refuse two writes to
+	// one setting in a call, so both in one batch would send the older
+	// (first) value and fail the newer. The newer action's read of the
+	// platform reconciles whatever the older one did before the crash.
+	for _, id := range ids {
+		kept, superseded := newestPerSetting(send[id])
+		send[id] = kept
+		for _, s := range superseded {
+			why := fmt.Sprintf("superseded by %s, a newer decision for the same setting", s.by)
+			if err := r.finish(ctx, now, s.old, adpacer.ActionRejected, nil, why, epoch, approvedBy[s.old.Key]); err != nil {
+				return err
+			}
+			if _, ok := approvedBy[s.old.Key]; ok && r.opt.Approvals != nil {
+				if err := r.opt.Approvals.Close(ctx, s.old.Key, why); err != nil {
+					r.log.Warn("closing approval card failed", zap.String("action", string(s.old.Key)), zap.Error(err))
+				}
+			}
+		}
+	}
 	var errs []error
 	for _, id := range ids {
 		// Leadership may end during the run: nothing leaves unless this
@@ -880,6 +902,38 @@ func (r *Runner) Apply(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+type supersededAction struct {
+	old adpacer.Action
+	by  adpacer.ActionKey
+}
+
+// newestPerSetting keeps, for each campaign setting (budget, bid, state),
+// the last action of acts (PendingActions lists oldest first) and returns
+// the earlier ones with the key that supersedes them.
+func newestPerSetting(acts []adpacer.Action) ([]adpacer.Action, []supersededAction) {
+	setting := func(a adpacer.Action) string {
+		k := string(a.Kind)
+		if a.Kind == adpacer.Pause || a.Kind == adpacer.Resume {
+			k = "state"
+		}
+		return string(a.Campaign) + "|" + k
+	}
+	newest := map[string]adpacer.ActionKey{}
+	for _, a := range acts {
+		newest[setting(a)] = a.Key
+	}
+	kept := acts[:0:0]
+	var sup []supersededAction
+	for _, a := range acts {
+		if by := newest[setting(a)]; by != a.Key {
+			sup = append(sup, supersededAction{old: a, by: by})
+			continue
+		}
+		kept = append(kept, a)
+	}
+	return kept, sup
 }
 
 func hasAwaiting(p []store.ActionRecord) bool {
