@@ -129,6 +129,7 @@ func TestCrashSafety(t *testing.T) {
 		}
 		w.writeLatency.Store(int64(time.Duration(10+rng.IntN(50)) * time.Millisecond))
 		res := runChild(t, exe, w, cfgPath, inc, 1, rng, applyWindow)
+		t.Logf("incarnation %d: killed=%v last phase %q apply %v", inc, res.killed, res.lastPhase, res.applyTime)
 		if res.killed {
 			kills++
 			byPhase[res.lastPhase]++
@@ -213,6 +214,9 @@ func runChild(t *testing.T, exe string, w *world, cfgPath string, inc, cycles in
 		lines <- all
 	}()
 
+	// A child that hangs is killed after a minute and fails the test.
+	hung := time.AfterFunc(time.Minute, func() { _ = cmd.Process.Signal(syscall.SIGQUIT) })
+	defer hung.Stop()
 	killed := false
 	if rng != nil {
 		killed = aimAndKill(cmd, phases, writeArrived, rng, applyWindow)
@@ -274,16 +278,21 @@ func aimAndKill(cmd *exec.Cmd, phases <-chan string, writeArrived <-chan struct{
 		if !waitPhase("apply") {
 			return false
 		}
-		k := 1 + rng.IntN(3)
-		deadline := time.After(5 * time.Second)
-		for i := 0; i < k; i++ {
+		k := 1 + rng.IntN(2) // 20 budget raises are two Campaigns.update calls
+		for i := 0; i < k; {
 			select {
 			case <-writeArrived:
-			case <-deadline:
-				return kill(0)
+				i++
+			case p, ok := <-phases:
+				if !ok {
+					return false
+				}
+				if p != "apply" { // apply ended with fewer writes
+					return kill(0)
+				}
 			}
 		}
-		return kill(time.Duration(rng.Int64N(int64(30 * time.Millisecond))))
+		return kill(time.Duration(rng.Int64N(int64(40 * time.Millisecond))))
 	case r < 0.9: // while alert cards are being written
 		if !waitPhase("alerts") {
 			return false
@@ -312,6 +321,7 @@ func checkCrashInvariants(t *testing.T, w *world, dbPath string) {
 		t.Fatal(err)
 	}
 	states := map[adpacer.ActionState]int{}
+	why := map[string]int{} // outcome details of unapplied decisions, for the log
 	// Decisions by what they would write: (campaign, field, value).
 	type target struct {
 		campaign int64
@@ -322,6 +332,10 @@ func checkCrashInvariants(t *testing.T, w *world, dbPath string) {
 	decided := 0
 	for _, a := range acts {
 		states[a.State]++
+		if a.State == adpacer.ActionFailed || a.State == adpacer.ActionRejected {
+			d, _, _ := strings.Cut(a.Detail, " by ") // "superseded by <key>, ..."
+			why[string(a.State)+": "+d]++
+		}
 		if a.State == adpacer.ActionClaimed || a.State == adpacer.ActionPlanned {
 			t.Errorf("action %s (%s %s) is still %s after the final run", a.Key, a.Campaign, a.Kind, a.State)
 		}
@@ -396,6 +410,12 @@ func checkCrashInvariants(t *testing.T, w *world, dbPath string) {
 			}
 		}
 	}
+	// This world's platform refuses nothing the engine decides, so a
+	// failure is the daemon's own doing (e.g. two writes to one setting in
+	// a call after a crash replay).
+	if states[adpacer.ActionFailed] > 0 {
+		t.Errorf("%d actions failed: %v", states[adpacer.ActionFailed], why)
+	}
 	if changed > decided {
 		t.Errorf("%d writes changed the platform but only %d actions were decided", changed, decided)
 	}
@@ -421,6 +441,9 @@ func checkCrashInvariants(t *testing.T, w *world, dbPath string) {
 	}
 	if len(perKey) == 0 {
 		t.Error("no alert card was created: the test did not exercise the alert sink")
+	}
+	for d, n := range why {
+		t.Logf("%4d x %s", n, d)
 	}
 	t.Logf("ledger: %d decisions %v; platform: %d writes (%d changed a value); board: %d cards for %d alert keys",
 		decided, states, len(writes), changed, len(cards), len(perKey))

@@ -69,7 +69,7 @@ type world struct {
 	// writeLatency is added (wall time) to every mutating Yandex request,
 	// half before the fake applies it and half after, so a kill can land
 	// while a write is in flight both before and after it took effect.
-	writeLatency atomic.Int64
+	writeLatency   atomic.Int64
 	writesInFlight atomic.Int64
 	// onWriteArrival, when set, is told of every mutating request as it
 	// arrives (before it is applied).
