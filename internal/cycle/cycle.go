@@ -396,7 +396,17 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 		return err
 	}
 	stats = append(stats, intraday...)
-	audit, err := r.opt.Store.Audit(ctx, now.Add(-48*time.Hour), 0)
+	// Memory comes from the audit log: two days cover today's edits and the
+	// cooldowns; when a campaign is paused, the whole history window is read
+	// so an engine pause of last week is still known as the engine's.
+	since := now.Add(-48 * time.Hour)
+	for _, c := range camps {
+		if c.State == adpacer.StatePaused {
+			since = now.AddDate(0, 0, -r.opt.HistoryDays)
+			break
+		}
+	}
+	audit, err := r.opt.Store.Audit(ctx, since, 0)
 	if err != nil {
 		return fmt.Errorf("pace: audit: %w", err)
 	}

@@ -16,6 +16,10 @@ type Memory struct {
 	MaxDailyBudgetToday *adpacer.Micros
 	LastBidChange       *time.Time
 	LastBudgetChange    *time.Time
+	// PausedByEngine: the last state change adpacer applied was a pause,
+	// so the engine may resume it; a person's pause is left alone.
+	PausedByEngine bool
+	lastState      time.Time
 }
 
 // AppliedChange is an applied ledger entry as far as Memory cares.
@@ -73,6 +77,11 @@ func BuildMemory(now time.Time, camps []adpacer.Campaign, changes []AppliedChang
 		case adpacer.SetBid:
 			if m.LastBidChange == nil || at.After(*m.LastBidChange) {
 				m.LastBidChange = &at
+			}
+		case adpacer.Pause, adpacer.Resume:
+			if !at.Before(m.lastState) {
+				m.lastState = at
+				m.PausedByEngine = ch.Kind == adpacer.Pause
 			}
 		}
 		mem[ch.Campaign] = m
@@ -177,6 +186,7 @@ func BuildSnapshot(in SnapshotInput) *pacing.Snapshot {
 			}
 			pc.LastBidChange = m.LastBidChange
 			pc.LastBudgetChange = m.LastBudgetChange
+			pc.PausedByEngine = m.PausedByEngine && c.State == adpacer.StatePaused
 		}
 		s.Campaigns = append(s.Campaigns, pc)
 	}
