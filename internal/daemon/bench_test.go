@@ -78,6 +78,7 @@ func BenchmarkFullCycle1000(b *testing.B) {
 	b.ReportMetric(float64(sum.Apply.Milliseconds())/n, "apply-ms/op")
 	b.ReportMetric(float64(sum.Alerts.Milliseconds())/n, "alerts-ms/op")
 	b.ReportMetric(float64(applied-applied0)/n, "writes/op")
+	b.Logf("alert cards on the board after %d cycles: %d", b.N+1, len(w.trello.Cards(w.board.ID)))
 	if applied == applied0 {
 		b.Fatal("no action was applied in the measured cycles: the benchmark would measure an idle apply")
 	}

@@ -358,28 +358,31 @@ func checkCrashInvariants(t *testing.T, w *world, dbPath string) {
 	}
 	writes := w.writeLog()
 	changed := 0
-	events := map[target][]taggedWrite{}
+	events := map[target][]taggedWrite{} // every write, by what it set
 	for _, ev := range writes {
-		if ev.Old == ev.New {
-			continue
+		// A write that changed nothing still counts against its key: the
+		// actuator reads first, so the daemon never sends a value the
+		// platform already has unless it resent a decision.
+		if ev.Old != ev.New {
+			changed++
 		}
-		changed++
 		tg := target{ev.Campaign, ev.Field, ev.New}
 		events[tg] = append(events[tg], ev)
 	}
 	// (a) Each write that changed the platform is matched to its own
 	// decision made no later than the run it landed in: for every
 	// (campaign, field, value), the k-th such write needs k decisions
-	// planned at or before the instant it landed (Hall's condition for a
+	// planned in that run or an earlier one (Hall's condition for a
 	// matching of writes to ledger keys). A key written twice, or a write
 	// no decision asked for, breaks it.
+	incarnationOf := func(at time.Time) int { return int(at.Sub(crashSpec.Start) / (24 * time.Hour)) }
 	for tg, evs := range events {
 		keys := keysOf[tg]
-		sort.Slice(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
+		sort.Slice(evs, func(i, j int) bool { return evs[i].Incarnation < evs[j].Incarnation })
 		for k, ev := range evs {
 			n := 0
 			for _, a := range keys {
-				if !a.PlannedAt.After(ev.At) {
+				if incarnationOf(a.PlannedAt) <= ev.Incarnation {
 					n++
 				}
 			}

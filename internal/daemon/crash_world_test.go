@@ -51,6 +51,9 @@ type worldSpec struct {
 	// Policy lines appended under pacing.policy (YAML, two-space indent).
 	Policy string
 	Mode   string
+	// Schedule, when set, is the cron spec of every connector and job
+	// (the idle measurement runs the binary on its own scheduler).
+	Schedule string
 }
 
 // world is the set of running fakes.
@@ -297,11 +300,21 @@ func (w *world) writeConfig(t testing.TB, dir string) string {
 	fmt.Fprintf(&b, "mode: %s\ninstance_name: adpacer-crash\n", mode)
 	fmt.Fprintf(&b, "store:\n  driver: sqlite\n  sqlite:\n    path: %s\n", filepath.Join(dir, "adpacer.db"))
 	fmt.Fprintf(&b, "log:\n  level: warn\n  format: json\n")
-	fmt.Fprintf(&b, "connectors:\n  yandex_direct:\n    - id: yandex-main\n      base_url: %s\n      client_login: %s\n      goals: [%d]\n      oauth:\n        access_token_file: %s\n",
-		w.ysrv.URL, worldLogin, worldGoal, filepath.Join(secrets, "yandex-token"))
+	sched := ""
+	if w.spec.Schedule != "" {
+		sched = fmt.Sprintf("      schedule: %q\n", w.spec.Schedule)
+		fmt.Fprintf(&b, "http:\n  listen: 127.0.0.1:0\njobs:\n")
+		for _, j := range []string{"pace", "apply", "alerts"} {
+			// Jitter 1s keeps each run's jobs together, so the rest of
+			// the interval is idle time between cron runs.
+			fmt.Fprintf(&b, "  %s:\n    schedule: %q\n    jitter: 1s\n", j, w.spec.Schedule)
+		}
+	}
+	fmt.Fprintf(&b, "connectors:\n  yandex_direct:\n    - id: yandex-main\n      base_url: %s\n      client_login: %s\n      goals: [%d]\n%s      oauth:\n        access_token_file: %s\n",
+		w.ysrv.URL, worldLogin, worldGoal, sched, filepath.Join(secrets, "yandex-token"))
 	if w.google != nil {
-		fmt.Fprintf(&b, "  google_ads:\n    - id: google-main\n      base_url: %s\n      customer_id: %q\n      oauth:\n        client_id: %s\n        client_secret_file: %s\n        refresh_token_file: %s\n        token_url: %s\n",
-			w.google.URL(), worldGoogleCID, googleadstest.DefaultClientID, filepath.Join(secrets, "google-secret"), filepath.Join(secrets, "google-refresh"), w.google.TokenURL())
+		fmt.Fprintf(&b, "  google_ads:\n    - id: google-main\n      base_url: %s\n      customer_id: %q\n%s      oauth:\n        client_id: %s\n        client_secret_file: %s\n        refresh_token_file: %s\n        token_url: %s\n",
+			w.google.URL(), worldGoogleCID, sched, googleadstest.DefaultClientID, filepath.Join(secrets, "google-secret"), filepath.Join(secrets, "google-refresh"), w.google.TokenURL())
 	}
 	fmt.Fprintf(&b, "  trello:\n    - id: trello-main\n      base_url: %s\n      key_file: %s\n      token_file: %s\n      alerts:\n        board: %s\n        max_new_cards_per_cycle: 1000\n",
 		w.trello.BaseURL(), filepath.Join(secrets, "trello-key"), filepath.Join(secrets, "trello-token"), w.board.ID)
