@@ -42,7 +42,18 @@ func (s *Server) adsGet(login string, raw json.RawMessage) (handled, *apiErr) {
 	states, statuses, types := strSet(sc.States), strSet(sc.Statuses), strSet(sc.Types)
 	var matched []*ad
 	candidates := s.adOrder
-	if len(sc.CampaignIds) > 0 {
+	switch {
+	case len(sc.Ids) > 0:
+		// Selecting by id walks only those ids: unknown ids (never
+		// created, deleted, or another advertiser's) match nothing and are
+		// no error, as with every v5 get.
+		candidates = nil
+		for _, idv := range sortedIDs(ids) {
+			if s.ads[idv] != nil {
+				candidates = append(candidates, idv)
+			}
+		}
+	case len(sc.CampaignIds) > 0:
 		// Selecting by campaign walks only those campaigns' ads (keeps
 		// the fake fast for simulator-sized accounts); the order is the
 		// order of creation either way.
@@ -139,4 +150,42 @@ func (s *Server) adsModerate(login string, raw json.RawMessage, apply bool) (han
 	}
 	h.result = map[string]any{"ModerateResults": results}
 	return h, nil
+}
+
+// DeleteAd removes an ad as deleting it in the web interface does: Ads.get
+// no longer returns it by any selection. It reports whether the ad existed.
+func (s *Server) DeleteAd(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.ads[id]
+	if a == nil {
+		return false
+	}
+	delete(s.ads, id)
+	s.adOrder = without(s.adOrder, id)
+	s.adsByCamp[a.CampaignID] = without(s.adsByCamp[a.CampaignID], id)
+	return true
+}
+
+// ArchiveAd moves an ad to State ARCHIVED: it is still returned by Ads.get,
+// but not to a selection filtered on the serving States.
+func (s *Server) ArchiveAd(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.ads[id]
+	if a == nil {
+		return false
+	}
+	a.State = "ARCHIVED"
+	return true
+}
+
+func without(ids []int64, id int64) []int64 {
+	out := ids[:0:0]
+	for _, v := range ids {
+		if v != id {
+			out = append(out, v)
+		}
+	}
+	return out
 }
