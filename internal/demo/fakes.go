@@ -306,7 +306,9 @@ func (f *fakes) writeConfig(dir string, sc *sim.Scenario) (string, error) {
 		f.trello.BaseURL(), filepath.Join(secrets, "trello-key"), filepath.Join(secrets, "trello-token"), f.projectBoard.ID, f.alertBoard.ID)
 	fmt.Fprintf(&b, "  everhour:\n    - id: everhour-demo\n      base_url: %s\n      api_key_file: %s\n      projects:\n        - project: %q\n          monthly_hours: 360\n",
 		f.everhour.URL(), filepath.Join(secrets, "everhour-api-key"), f.project)
-	fmt.Fprintf(&b, "pacing:\n  budget_lines:\n")
+	// Changes above 15% on the approve-mode line wait for the manager on the
+	// board (the demo manager approves during office hours).
+	fmt.Fprintf(&b, "pacing:\n  policy:\n    approval_threshold_pct: 15\n  budget_lines:\n")
 	for i, l := range sc.Lines {
 		fmt.Fprintf(&b, "    - id: %s\n      name: %q\n      directorate: %s\n      owner: %s\n      timezone: %s\n      period: {start: %q, end: %q}\n      budget: %s\n      currency: RUB\n",
 			l.ID, l.Name, l.Directorate, manager, l.TimeZone, l.Start.Format(time.DateOnly), l.End.Add(-time.Nanosecond).Format(time.DateOnly), l.Budget)
