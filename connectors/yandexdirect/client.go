@@ -6,6 +6,12 @@
 // daily budgets, campaign-level bids and suspend/resume
 // (pacing.Actuator). The fake it is tested against lives in
 // yandexdirecttest.
+//
+// Ad moderation is read with the cheapest complete selection: the client
+// remembers the ads it has seen (seeded after a restart from
+// Options.KnownAds) and reads them by Ids, 10,000 per Ads.get, searching by
+// CampaignIds (10 per call) only campaigns it has not covered yet and,
+// every Config.AdsRediscovery, all of them.
 package yandexdirect
 
 import (
@@ -86,10 +92,16 @@ type Config struct {
 	// MaxReportWait bounds polling of an offline report (default 30m).
 	MaxReportWait time.Duration
 	// AdsInterval: when > 0, ad moderation is re-read only if the last
-	// successful read is at least this old (Ads.get is most of a sync's
-	// points: 15 per 10 campaigns plus 1 per ad); pulls in between return
-	// no Ads. 0 reads ads on every pull.
+	// successful read is at least this old (Ads.get costs 15 points per
+	// call plus 1 per ad); pulls in between return no Ads. 0 reads ads on
+	// every pull.
 	AdsInterval time.Duration
+	// AdsRediscovery is how often every live campaign's ads are selected
+	// by CampaignIds (one Ads.get per 10 campaigns) to find ads created in
+	// campaigns already known; in between, known ads are read by Ids (one
+	// Ads.get per 10,000 ads) and only new campaigns are searched
+	// (default 24h).
+	AdsRediscovery time.Duration
 	// RestatementDays is how many closed days are re-read when a pull
 	// request has no StatsFrom (default 3: statistics settle in ~3 days).
 	RestatementDays int
@@ -112,6 +124,11 @@ type Options struct {
 	// Edits persists the daily-budget edit count per campaign and Moscow
 	// day (default: in memory, lost on restart; the daemon passes the store).
 	Edits EditLedger
+	// KnownAds seeds the ad index on the first pull after a restart so it
+	// reads known ads by Ids at once instead of rediscovering every
+	// campaign (the daemon passes its store's AdStatuses). Without it, or
+	// when it fails, the first pull discovers ads by campaign.
+	KnownAds KnownAdsFunc
 }
 
 // Client talks to one advertiser account.
@@ -130,8 +147,8 @@ type Client struct {
 	m      *metrics
 	points pointsState
 
-	adsMu   sync.Mutex
-	adsRead time.Time
+	knownAds KnownAdsFunc
+	adIdx    adIndex
 
 	alertMu sync.Mutex
 	alerts  map[string]adpacer.Alert
@@ -207,6 +224,7 @@ func New(cfg Config, ts oauth2.TokenSource, opts Options) (*Client, error) {
 	def(&cfg.MaxDelay, 30*time.Second)
 	def(&cfg.MaxPointsWait, 65*time.Minute)
 	def(&cfg.MaxReportWait, 30*time.Minute)
+	def(&cfg.AdsRediscovery, 24*time.Hour)
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 6
 	}
@@ -219,6 +237,8 @@ func New(cfg Config, ts oauth2.TokenSource, opts Options) (*Client, error) {
 	switch {
 	case cfg.Timeout < 0 || cfg.AdsInterval < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < cfg.BaseDelay || cfg.MaxPointsWait < 0 || cfg.MaxReportWait < 0:
 		return nil, fmt.Errorf("yandexdirect %s: durations must be positive and BaseDelay <= MaxDelay", cfg.ID)
+	case cfg.AdsRediscovery < time.Minute:
+		return nil, fmt.Errorf("yandexdirect %s: AdsRediscovery %s must be at least 1m (default 24h; it bounds how late an ad added to a known campaign is seen)", cfg.ID, cfg.AdsRediscovery)
 	case cfg.MaxAttempts < 1 || cfg.MaxAttempts > 20:
 		return nil, fmt.Errorf("yandexdirect %s: MaxAttempts %d must be 1..20", cfg.ID, cfg.MaxAttempts)
 	case cfg.PointsReserve < 0:
@@ -266,7 +286,7 @@ func New(cfg Config, ts oauth2.TokenSource, opts Options) (*Client, error) {
 	return &Client{
 		cfg: cfg, base: base, ts: ts, http: hc, clock: opts.Clock, rnd: opts.Rand,
 		log: opts.Logger.With(zap.String("connector", cfg.ID)), zone: zone, moscow: msk,
-		sem: make(chan struct{}, cfg.MaxInFlight), edits: opts.Edits, m: m,
+		sem: make(chan struct{}, cfg.MaxInFlight), edits: opts.Edits, m: m, knownAds: opts.KnownAds,
 		alerts: map[string]adpacer.Alert{},
 	}, nil
 }

@@ -62,6 +62,8 @@ func TestFullSync1000Campaigns(t *testing.T) {
 				t.Fatal(err)
 			}
 			calls := e.fake.CallCounts()
+			// Cold: no ad is known yet, so ads are discovered by
+			// CampaignIds, at most 10 campaigns per Ads.get.
 			adsCalls := (n + 9) / 10
 			if calls["campaigns.get"] != 1 || calls["ads.get"] != adsCalls || e.fake.MutatingCalls() != 0 {
 				t.Fatalf("calls %v, want 1 campaigns.get and %d ads.get", calls, adsCalls)
@@ -97,7 +99,24 @@ func TestFullSync1000Campaigns(t *testing.T) {
 					t.Fatalf("snapshot %+v", s)
 				}
 			}
-			t.Logf("POINTS full sync of %d campaigns x 3 ads: %d points (%v)", n, pointsSpent(e, before), calls)
+			t.Logf("POINTS cold full sync of %d campaigns x 3 ads: %d points (%v)", n, pointsSpent(e, before), calls)
+
+			// Warm: the next hour's cycle reads the known ads by Ids,
+			// ceil(3n/10000) = 1 Ads.get.
+			e.clock.Advance(time.Hour)
+			e.fake.ResetCalls()
+			before = e.fake.Units(login).Remaining
+			warm := pullReq(35)
+			warm.Now = e.clock.Now()
+			b, err = c.Pull(context.Background(), warm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls = e.fake.CallCounts()
+			if calls["campaigns.get"] != 1 || calls["ads.get"] != (3*n+9999)/10000 || len(b.Ads) != 3*n || len(b.Stats) != n*35 || len(b.Snapshots) != n {
+				t.Fatalf("warm sync: calls %v, %d ads, %d stats, %d snapshots", calls, len(b.Ads), len(b.Stats), len(b.Snapshots))
+			}
+			t.Logf("POINTS warm full sync of %d campaigns x 3 ads: %d points (%v)", n, pointsSpent(e, before), calls)
 		})
 	}
 }

@@ -47,13 +47,22 @@ func newEnv(t testing.TB, opts yandexdirecttest.Options) *env {
 
 func (e *env) client(t testing.TB, mod func(*yandexdirect.Config)) *yandexdirect.Client {
 	t.Helper()
+	return e.clientWith(t, mod, nil)
+}
+
+// clientWith also lets the test set Options (KnownAds, Transport, a fresh
+// Registerer for a second, "restarted" client).
+func (e *env) clientWith(t testing.TB, mod func(*yandexdirect.Config), modOpts func(*yandexdirect.Options)) *yandexdirect.Client {
+	t.Helper()
 	cfg := yandexdirect.Config{ID: "yandex-bank", BaseURL: e.fake.URL(), ClientLogin: login, UseOperatorUnits: false}
 	if mod != nil {
 		mod(&cfg)
 	}
-	c, err := yandexdirect.New(cfg, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}), yandexdirect.Options{
-		Clock: e.clock, Registerer: e.reg, Rand: func() float64 { return 0.5 },
-	})
+	opts := yandexdirect.Options{Clock: e.clock, Registerer: e.reg, Rand: func() float64 { return 0.5 }}
+	if modOpts != nil {
+		modOpts(&opts)
+	}
+	c, err := yandexdirect.New(cfg, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/adpacer/adpacer"
@@ -164,8 +163,10 @@ func (c *Client) platformDay(t time.Time) string {
 // Pull implements connectors.AdSource: campaigns (ceil(n/10000)
 // Campaigns.get), one report for the closed days from req.StatsFrom to
 // yesterday, one TODAY report for intraday spend, and ads moderation of
-// campaigns that are not ended or archived (Ads.get selects at most 10
-// campaigns per call, see getAds).
+// campaigns that are not ended or archived: known ads by Ids (one Ads.get
+// per 10,000 ads), ads of campaigns not yet covered by CampaignIds (one
+// per 10 campaigns), and a full rediscovery every AdsRediscovery (see
+// pullAds).
 func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpacer.AdBatch, error) {
 	var b adpacer.AdBatch
 	now := req.Now
@@ -221,18 +222,12 @@ func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpace
 	}
 	b.Snapshots = snaps
 
-	c.adsMu.Lock()
-	due := c.cfg.AdsInterval == 0 || c.adsRead.IsZero() || now.Sub(c.adsRead) >= c.cfg.AdsInterval
-	c.adsMu.Unlock()
-	if due {
-		ads, err := c.getAds(ctx, ids, now)
-		if err != nil {
-			return b, fmt.Errorf("yandexdirect %s: pull ads: %w", c.cfg.ID, err)
-		}
+	ads, read, err := c.pullAds(ctx, ids, now)
+	if err != nil {
+		return b, fmt.Errorf("yandexdirect %s: pull ads: %w", c.cfg.ID, err)
+	}
+	if read {
 		b.Ads = ads
-		c.adsMu.Lock()
-		c.adsRead = now
-		c.adsMu.Unlock()
 	}
 	return b, nil
 }
@@ -581,131 +576,4 @@ func firstNonEmpty(v ...string) string {
 		}
 	}
 	return ""
-}
-
-type apiAd struct {
-	ID                  int64  `json:"Id"`
-	CampaignID          int64  `json:"CampaignId"`
-	Status              string `json:"Status"`
-	State               string `json:"State"`
-	StatusClarification string `json:"StatusClarification"`
-}
-
-// adsPerCall is the Ads.get limit on SelectionCriteria.CampaignIds (1-10,
-// api-notes §1.10). Selecting by Ids would allow 10,000 per call but needs
-// the ad ids first, which only an Ads.get can give.
-const adsPerCall = 10
-
-// getAds reads moderation status of all non-archived ads of the campaigns:
-// one Ads.get per 10 campaigns (plus LimitedBy pages), run with up to
-// MaxInFlight calls at once.
-func (c *Client) getAds(ctx context.Context, ids []int64, now time.Time) ([]adpacer.AdStatus, error) {
-	chunks := chunk(ids, adsPerCall)
-	results := make([][]adpacer.AdStatus, len(chunks))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-	)
-	work := make(chan int)
-	for w := 0; w < c.cfg.MaxInFlight && w < len(chunks); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				r, err := c.getAdsChunk(ctx, chunks[i], now)
-				if err != nil {
-					// The first failure is the cause; later ones are
-					// usually the cancellation it triggers.
-					errOnce.Do(func() { firstErr = err })
-					cancel()
-					continue
-				}
-				results[i] = r
-			}
-		}()
-	}
-feed:
-	for i := range chunks {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var out []adpacer.AdStatus
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out, nil
-}
-
-func (c *Client) getAdsChunk(ctx context.Context, ids []int64, now time.Time) ([]adpacer.AdStatus, error) {
-	var out []adpacer.AdStatus
-	offset := int64(0)
-	for {
-		params := map[string]any{
-			"SelectionCriteria": map[string]any{"CampaignIds": ids, "States": []string{"ON", "OFF", "SUSPENDED", "OFF_BY_MONITORING"}},
-			"FieldNames":        []string{"Id", "CampaignId", "Status", "State", "StatusClarification"},
-			"Page":              map[string]int64{"Limit": pageLimit, "Offset": offset},
-		}
-		var res struct {
-			Ads       []apiAd `json:"Ads"`
-			LimitedBy int64   `json:"LimitedBy"`
-		}
-		if err := c.call(ctx, v5, "ads", "get", params, &res); err != nil {
-			return nil, err
-		}
-		for _, a := range res.Ads {
-			out = append(out, toAdStatus(a, now))
-		}
-		if res.LimitedBy <= offset {
-			return out, nil
-		}
-		offset = res.LimitedBy
-	}
-}
-
-// toAdStatus normalises moderation. PREACCEPTED serves (a moderator will
-// still check it), so it counts as accepted with a reason; unknown values
-// are pending, never a crash.
-func toAdStatus(a apiAd, now time.Time) adpacer.AdStatus {
-	s := adpacer.AdStatus{
-		Campaign: adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(a.CampaignID, 10)),
-		AdID:     strconv.FormatInt(a.ID, 10), Reason: a.StatusClarification, At: now,
-	}
-	switch a.Status {
-	case "ACCEPTED":
-		s.Status = adpacer.ModerationAccepted
-	case "PREACCEPTED":
-		s.Status = adpacer.ModerationAccepted
-		if s.Reason == "" {
-			s.Reason = "preaccepted: serving, a moderator will still check it"
-		}
-	case "REJECTED":
-		s.Status = adpacer.ModerationRejected
-	case "DRAFT":
-		s.Status = adpacer.ModerationDraft
-	case "MODERATION":
-		s.Status = adpacer.ModerationPending
-		if a.State == "ON" && s.Reason == "" {
-			s.Reason = "new version under moderation; the previous version keeps serving"
-		}
-	default:
-		s.Status = adpacer.ModerationPending
-		if s.Reason == "" {
-			s.Reason = "unknown moderation status " + strconv.Quote(a.Status)
-		}
-	}
-	return s
 }
