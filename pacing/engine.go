@@ -672,7 +672,7 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 				ex = min(ex, max(int64(*cp.c.DailyBudget)-cp.today, 0))
 			}
 			if cp.agg.dayEnd-e.now <= rolloverLookahead && cp.agg.dayEnd < e.lines[e.ix.lineOf[cp.ci]].end {
-				ex = max(ex, int64(cp.kappa*float64(*cp.c.DailyBudget)))
+				ex = max(ex, int64(cp.kappa*float64(*cp.c.DailyBudget))+e.restOfDay(cp, ex))
 			}
 			return ex
 		}
@@ -689,8 +689,12 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 		}
 		if cp.agg.dayEnd-e.now <= rolloverLookahead && cp.agg.dayEnd < e.lines[e.ix.lineOf[cp.ci]].end {
 			// The platform day ends before the next decision: at midnight
-			// the day's allowance restarts at kappa x the new setting.
-			ex = max(ex, int64(cp.kappa*float64(cp.newBud)))
+			// the day's allowance restarts at kappa x the new setting, on
+			// top of what the campaign is expected to spend until then
+			// (else every later evening decision finds less room for
+			// tomorrow and cuts again, and once Yandex's edits are used up
+			// it must pause).
+			ex = max(ex, int64(cp.kappa*float64(cp.newBud))+e.restOfDay(cp, ex))
 		}
 		return ex
 	}
@@ -700,7 +704,12 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 	}
 	// reduce lowers the budgets that can still be lowered (and sent) until
 	// the line's worst case fits, proportionally to what each can give.
-	reduce := func() {
+	// With atMin it lowers none below the platform minimum: a campaign cut
+	// below it would be paused, losing all its spend (and on the last day
+	// exhausting it early), while the same room is found by cutting the
+	// others a little more. Only when all are at the minimum does the next
+	// stage cut further and the minimum rule pause.
+	reduce := func(atMin bool) {
 		excess := total - capLeft
 		if excess <= 0 {
 			return
@@ -713,12 +722,15 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 				continue
 			}
 			saved := cp.newBud
+			if saved < 0 {
+				saved = int64(*cp.c.DailyBudget)
+			}
 			cp.newBud = 0
+			if atMin {
+				cp.newBud = min(saved, int64(pol.MinDailyBudget[cp.c.Platform]))
+			}
 			floors[i] = exposure(cp)
 			cp.newBud = saved
-			if cp.newBud < 0 {
-				cp.newBud = int64(*cp.c.DailyBudget)
-			}
 			red += exposure(cp) - floors[i]
 		}
 		if red <= 0 {
@@ -762,6 +774,9 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 			// The largest budget whose exposure fits the target, by
 			// bisection, so every platform rule above is respected.
 			lo, hi := int64(0), cp.newBud
+			if atMin {
+				lo = min(hi, int64(pol.MinDailyBudget[cp.c.Platform]))
+			}
 			for hi-lo > int64(kopeck) {
 				mid := (lo + hi) / 2
 				cp.newBud = mid
@@ -815,7 +830,10 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 		}
 	}
 	for k := 0; k < 4 && total > capLeft; k++ {
-		reduce()
+		reduce(true)
+	}
+	for k := 0; k < 4 && total > capLeft; k++ {
+		reduce(false)
 	}
 	// Budgets below the platform minimum cannot be set: raise to the
 	// minimum when the line has room, else pause.
@@ -875,11 +893,22 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 			break
 		}
 		for k := 0; k < 4 && total > capLeft; k++ {
-			reduce()
+			reduce(true)
+		}
+		for k := 0; k < 4 && total > capLeft; k++ {
+			reduce(false)
 		}
 	}
 	brake()
 	return total
+}
+
+// restOfDay is the spend expected from the campaign until its platform
+// day ends at its recent (traffic-scaled) rate, at most its worst case
+// for today (todayEx).
+func (e *engine) restOfDay(cp *campPlan, todayEx int64) int64 {
+	r := int64(cp.rate * float64(cp.agg.dayEnd-e.now) / hourSec)
+	return max(min(r, todayEx), 0)
 }
 
 // googleMonthEnd reports whether a Google campaign is on the last day of
