@@ -18,6 +18,7 @@ import (
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors/trello"
+	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/sqlite"
 )
@@ -75,7 +76,7 @@ func crashChild() int {
 // so each run has fresh decisions to apply.
 var crashSpec = worldSpec{
 	Yandex: 20, Lines: 4,
-	PeriodStart: "2026-09-01", PeriodEnd: "2026-12-31", LineBudgetRUB: 2_000_000,
+	PeriodStart: "2026-09-01", PeriodEnd: "2027-08-31", LineBudgetRUB: 6_000_000,
 	DailySpendRUB: 1_000, DailyBudgetRUB: 1_000,
 	Start:  time.Date(2026, 10, 1, 9, 20, 0, 0, time.UTC), // 12:20 Moscow
 	Policy: "    bid_cooldown: 1h\n",
@@ -83,7 +84,7 @@ var crashSpec = worldSpec{
 
 const (
 	minApplyKills = 50
-	maxChildRuns  = 400
+	maxChildRuns  = 200
 )
 
 // TestCrashSafety re-executes the test binary as the daemon, kills it with
@@ -138,9 +139,10 @@ func TestCrashSafety(t *testing.T) {
 			}
 		} else {
 			clean++
-			if res.applyTime > 0 && res.applyTime*2 > applyWindow {
-				applyWindow = res.applyTime * 2
-			}
+		}
+		// Aim at the apply phases seen lately (a moving average).
+		if res.applyTime > 0 {
+			applyWindow = (3*applyWindow + res.applyTime) / 4
 		}
 	}
 	// The last run (same window as the last killed one, then one more
@@ -170,6 +172,13 @@ func runChild(t *testing.T, exe string, w *world, cfgPath string, inc, cycles in
 	now := crashSpec.Start.Add(time.Duration(inc) * 24 * time.Hour)
 	w.clock.Set(now)
 	w.setTag(inc)
+	// Moderation rejects three new ads a day, so every run opens new alert
+	// cards and a kill in the alerts phase can land between creating a
+	// card and recording it.
+	for j := 0; j < 3; j++ {
+		w.yandex.AddAd(yandexdirecttest.Ad{ID: int64(10_000_000 + inc*10 + j), CampaignID: w.yandexIDs[(inc*3+j)%len(w.yandexIDs)],
+			Status: "REJECTED", State: "ON", StatusClarification: "The ad does not state the full cost of credit (38-FZ art. 28)."})
+	}
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), envChild+"=1", envConfig+"="+cfgPath, envNow+"="+now.Format(time.RFC3339Nano),
 		envCycles+"="+strconv.Itoa(cycles))
@@ -217,9 +226,9 @@ func runChild(t *testing.T, exe string, w *world, cfgPath string, inc, cycles in
 	// A child that hangs is killed after a minute and fails the test.
 	hung := time.AfterFunc(time.Minute, func() { _ = cmd.Process.Signal(syscall.SIGQUIT) })
 	defer hung.Stop()
-	killed := false
+	killed, applyTook := false, time.Duration(0)
 	if rng != nil {
-		killed = aimAndKill(cmd, phases, writeArrived, rng, applyWindow)
+		killed, applyTook = aimAndKill(cmd, phases, writeArrived, rng, applyWindow)
 	}
 	// Drain so the reader finishes (the channel closes at EOF).
 	for range phases {
@@ -228,7 +237,7 @@ func runChild(t *testing.T, exe string, w *world, cfgPath string, inc, cycles in
 	werr := cmd.Wait()
 	w.waitWritesDrained(t)
 
-	res := childResult{killed: killed}
+	res := childResult{killed: killed, applyTime: applyTook}
 	for _, l := range all {
 		if p, ok := strings.CutPrefix(l, "phase "); ok {
 			res.lastPhase = p
@@ -252,10 +261,19 @@ func runChild(t *testing.T, exe string, w *world, cfgPath string, inc, cycles in
 }
 
 // aimAndKill picks the kill point and sends SIGKILL; false when the child
-// exited first.
-func aimAndKill(cmd *exec.Cmd, phases <-chan string, writeArrived <-chan struct{}, rng *rand.Rand, applyWindow time.Duration) bool {
+// exited first. When it saw a whole apply phase go by it reports how long
+// that took, so the next aim at a random instant inside apply is better.
+func aimAndKill(cmd *exec.Cmd, phases <-chan string, writeArrived <-chan struct{}, rng *rand.Rand, applyWindow time.Duration) (bool, time.Duration) {
+	var applyStart time.Time
+	var applyTook time.Duration
 	waitPhase := func(want string) bool {
 		for p := range phases {
+			switch {
+			case p == "apply":
+				applyStart = time.Now()
+			case !applyStart.IsZero() && applyTook == 0:
+				applyTook = time.Since(applyStart)
+			}
 			if p == want {
 				return true
 			}
@@ -269,14 +287,14 @@ func aimAndKill(cmd *exec.Cmd, phases <-chan string, writeArrived <-chan struct{
 		return cmd.Process.Signal(syscall.SIGKILL) == nil
 	}
 	switch r := rng.Float64(); {
-	case r < 0.45: // a random instant inside apply
+	case r < 0.5: // a random instant inside apply
 		if !waitPhase("apply") {
-			return false
+			return false, 0
 		}
-		return kill(time.Duration(rng.Int64N(int64(applyWindow))))
-	case r < 0.8: // while the k-th write of this run is in flight
+		return kill(time.Duration(rng.Int64N(int64(applyWindow)))), 0
+	case r < 0.85: // while the k-th write of this run is in flight
 		if !waitPhase("apply") {
-			return false
+			return false, 0
 		}
 		k := 1 + rng.IntN(2) // 20 budget raises are two Campaigns.update calls
 		for i := 0; i < k; {
@@ -285,21 +303,21 @@ func aimAndKill(cmd *exec.Cmd, phases <-chan string, writeArrived <-chan struct{
 				i++
 			case p, ok := <-phases:
 				if !ok {
-					return false
+					return false, 0
 				}
 				if p != "apply" { // apply ended with fewer writes
-					return kill(0)
+					return kill(0), time.Since(applyStart)
 				}
 			}
 		}
-		return kill(time.Duration(rng.Int64N(int64(40 * time.Millisecond))))
-	case r < 0.9: // while alert cards are being written
+		return kill(time.Duration(rng.Int64N(int64(40 * time.Millisecond)))), 0
+	case r < 0.93: // while alert cards are being written
 		if !waitPhase("alerts") {
-			return false
+			return false, applyTook
 		}
-		return kill(time.Duration(rng.Int64N(int64(80 * time.Millisecond))))
+		return kill(time.Duration(rng.Int64N(int64(150 * time.Millisecond)))), applyTook
 	default: // anywhere: start-up, pull, pace
-		return kill(time.Duration(rng.Int64N(int64(1500 * time.Millisecond))))
+		return kill(time.Duration(rng.Int64N(int64(time.Second)))), 0
 	}
 }
 
