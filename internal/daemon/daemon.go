@@ -156,7 +156,9 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 			// minutes to hours, so hourly is soon enough.
 			AdsInterval: time.Hour,
 		}, ts, yandexdirect.Options{Registerer: o.Registry, HTTPMetrics: httpm, Logger: o.Logger.Named("yandex_direct"),
-			Transport: o.Transport, Clock: o.Clock, Edits: &auditEdits{st: o.Store}})
+			Transport: o.Transport, Clock: o.Clock, Edits: &auditEdits{st: o.Store},
+			// Known ads are read by id, 10,000 per call, after a restart too.
+			KnownAds: o.Store.AdStatuses})
 		if err != nil {
 			return nil, fmt.Errorf("connectors.yandex_direct %s: %w", y.ID, err)
 		}
