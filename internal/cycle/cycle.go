@@ -989,6 +989,11 @@ func (r *Runner) Alerts(ctx context.Context) error {
 		}
 	}
 	for _, a := range plan.Alerts {
+		// With approvals on the board, the approval card itself is the
+		// notice; an alert card as well would say the same thing twice.
+		if a.Kind == "approval_needed" && r.opt.Approvals != nil {
+			continue
+		}
 		firing = append(firing, adpacer.Alert{Key: a.Key, Severity: a.Severity, Kind: a.Kind, Line: a.Line, Campaign: a.Campaign,
 			Owner: owner[a.Line], Title: a.Title, Detail: a.Detail, Fingerprint: a.Fingerprint})
 	}
