@@ -70,11 +70,12 @@ func newWorld(t *testing.T, mode cycle.Mode) *world {
 	w.fake.AddAdvertiser(login, token)
 	for i := 0; i < 2; i++ {
 		id := w.fake.AddCampaign(login, yandexdirecttest.Campaign{
-			Name: "retail-" + strconv.Itoa(i), DailyBudget: &yandexdirecttest.DailyBudget{Amount: 500_000_000, Mode: "STANDARD"},
+			Name: "retail-" + strconv.Itoa(i), DailyBudget: &yandexdirecttest.DailyBudget{Amount: 20_000_000_000, Mode: "STANDARD"},
 			Keywords: 3, SearchBid: 20_000_000,
 		})
 		w.ids = append(w.ids, id)
-		// Half a month of steady history: 20,000 RUB a day each.
+		// Half a month of steady history: each spends its whole 20,000 RUB
+		// daily budget, while the line needs about 80,000 a day each.
 		for d := 1; d < 16; d++ {
 			day := time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 			w.spend.SetDay(id, day, yandexdirecttest.Spend{CostMicros: 20_000_000_000, Clicks: 800, Impressions: 20000})
