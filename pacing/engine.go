@@ -38,7 +38,14 @@ const (
 	rolloverLookahead = 3 * hourSec
 	// catchUpDays: average days of traffic over which a deviation from the
 	// plan is made up.
-	catchUpDays = 2
+	catchUpDays = 4
+	// settingWindowHours: plan-following budget changes are written in
+	// this many first hours of a platform day (two hourly decisions, so a
+	// refused write is retried), when the platform sets the day's target.
+	settingWindowHours = 2
+	// intradayBandPct: a line further off its plan than this percentage of
+	// its budget is corrected inside the day as well.
+	intradayBandPct = 3
 	// cpaDeadband: CPA within this fraction of the target moves no bid;
 	// conversions are noisy and the bid that hits the target is near.
 	cpaDeadband = 0.08
@@ -70,6 +77,10 @@ type engine struct {
 	// short of its plan by more than a percent of the budget.
 	budget, est int64
 	behind      bool
+	// offPlan: the line is off its plan by more than intradayBandPct of
+	// its budget (a budget change, an outage): then plan-following budget
+	// changes are sent inside the day too.
+	offPlan bool
 	s           *Snapshot
 	ix          *index
 	pol         Policy
@@ -304,6 +315,7 @@ func (e *engine) decideLine(li int, plan *Plan) {
 
 	active := e.now >= la.start && e.now < la.end
 	e.behind = float64(status.PlannedToDate)-float64(est) > float64(B)/100
+	e.offPlan = math.Abs(float64(status.PlannedToDate)-float64(est)) > float64(B)*intradayBandPct/100
 	var committed int64
 	if active {
 		e.budget, e.est = B, est
@@ -935,6 +947,21 @@ func (e *engine) canCut(cp *campPlan) bool {
 	return edits < yandexMaxEdits-1 || e.yandexEvening(cp)
 }
 
+// settingWindow reports whether a plan-following budget change may be
+// sent now: in the first settingWindowHours of the campaign's platform
+// day, or, for a Yandex lower (which applies tomorrow), in the evening.
+func (e *engine) settingWindow(cp *campPlan) bool {
+	if e.now-cp.agg.dayStart < settingWindowHours*hourSec {
+		return true
+	}
+	if cp.agg.dayEnd >= e.lines[e.ix.lineOf[cp.ci]].end {
+		// The period's last platform day: the setting is the day's total
+		// and follows what is left through the day (the end game).
+		return true
+	}
+	return cp.c.Platform == adpacer.YandexDirect && cp.c.DailyBudget != nil && cp.newBud < int64(*cp.c.DailyBudget) && e.yandexEvening(cp)
+}
+
 func (e *engine) yandexEvening(cp *campPlan) bool {
 	return time.Unix(e.now, 0).In(e.ix.campLoc[cp.ci]).Hour() >= yandexEveningHour
 }
@@ -962,6 +989,16 @@ func (e *engine) decideWrite(line *Line, cp *campPlan) {
 		return
 	}
 	if !(math.Abs(diff) > tol*float64(cur) || (forced && cp.newBud != cur)) {
+		return
+	}
+	if !forced && !e.settingWindow(cp) && !e.offPlan {
+		// The platforms pace each day toward setting x the day's traffic,
+		// re-forecasting as the day goes; a plan-following change inside
+		// the day moves that target and the spend of the hours left (a
+		// burst or a stall), and chases noise the platform evens out by
+		// itself. Such changes wait for the start of the next platform day
+		// (Yandex lowers for tomorrow in the evening); cuts the invariant
+		// needs are sent at once.
 		return
 	}
 	switch {

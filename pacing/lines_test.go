@@ -97,3 +97,39 @@ func TestDoNothingWithinTolerance(t *testing.T) {
 		t.Fatalf("within tolerance but acted: %+v", plan.Actions)
 	}
 }
+
+// TestIntradayWaitsForNextDay: inside a platform day a plan-following
+// budget change of a line near its plan is not sent (the platform paces
+// the day toward its setting); the same case at the start of the next
+// platform day sends it, and a line far off its plan is corrected at once.
+func TestIntradayWaitsForNextDay(t *testing.T) {
+	count := func(name, now string, id adpacer.CampaignID) int {
+		cs := goldenCases[name]
+		for i := range cs.campaigns {
+			cs.campaigns[i].bid = -1
+		}
+		cs.now = now
+		plan, err := Decide(cs.build())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, a := range plan.Actions {
+			if a.Campaign == id && a.Kind == adpacer.SetDailyBudget {
+				n++
+			}
+		}
+		return n
+	}
+	// Google account on Moscow time, line within its plan band.
+	if n := count("feb_28d_yekaterinburg_google_msk", "2027-02-14T07:00:00Z", "google_ads:201"); n != 0 { // 10:00 Moscow
+		t.Fatalf("mid-day: %d budget changes, want 0", n)
+	}
+	if n := count("feb_28d_yekaterinburg_google_msk", "2027-02-14T21:30:00Z", "google_ads:201"); n != 1 { // 00:30 Moscow
+		t.Fatalf("day start: %d budget changes, want 1", n)
+	}
+	// The budget was raised mid-month: the line is far under its new plan.
+	if n := count("budget_raised_mid_month", "2026-11-16T12:00:00Z", "vk_ads:701"); n != 1 { // 15:00 Moscow
+		t.Fatalf("off plan, mid-day: %d budget changes, want 1", n)
+	}
+}
