@@ -81,12 +81,12 @@ type engine struct {
 	// its budget (a budget change, an outage): then plan-following budget
 	// changes are sent inside the day too.
 	offPlan bool
-	s           *Snapshot
-	ix          *index
-	pol         Policy
-	now         int64
-	camps       []campAgg
-	lines       []lineAgg
+	s       *Snapshot
+	ix      *index
+	pol     Policy
+	now     int64
+	camps   []campAgg
+	lines   []lineAgg
 }
 
 // campAgg is what the stats pass learns about one campaign.
