@@ -16,8 +16,8 @@ import (
 var benchSpec = worldSpec{
 	Yandex: 700, Google: 300, Lines: 200,
 	PeriodStart: "2026-09-01", PeriodEnd: "2027-08-31", LineBudgetRUB: 6_000_000,
-	DailySpendRUB: 1_000, DailyBudgetRUB: 1_000,
-	Start: time.Date(2026, 10, 6, 9, 20, 0, 0, time.UTC), // 12:20 Moscow
+	DailySpendRUB: 3_000, DailyBudgetRUB: 1_000,
+	Start: time.Date(2026, 10, 5, 21, 20, 0, 0, time.UTC), // 00:20 Moscow, when the day's budgets are set
 }
 
 // BenchmarkFullCycle1000 measures one full cycle of the real daemon built

@@ -18,7 +18,6 @@ import (
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors/trello"
-	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/sqlite"
 )
@@ -71,15 +70,18 @@ func crashChild() int {
 }
 
 // crashSpec is the crash world: 20 Yandex campaigns in 4 lines whose daily
-// budgets (and spend) are far below what the lines need, so every day the
-// engine raises budgets and bids; the clock moves one day per incarnation
-// so each run has fresh decisions to apply.
+// budgets bind (demand is far above them) while the lines need much more,
+// so every day the engine raises budgets, in small steps so the raises go
+// on for the whole test; the clock moves one day per incarnation so each
+// run has fresh decisions to apply.
 var crashSpec = worldSpec{
-	Yandex: 20, Lines: 4,
-	PeriodStart: "2026-09-01", PeriodEnd: "2027-08-31", LineBudgetRUB: 6_000_000,
-	DailySpendRUB: 1_000, DailyBudgetRUB: 1_000,
-	Start:  time.Date(2026, 10, 1, 9, 20, 0, 0, time.UTC), // 12:20 Moscow
-	Policy: "    bid_cooldown: 1h\n",
+	Yandex: 20, Lines: 4, AdsPerCampaign: 5,
+	PeriodStart: "2026-09-01", PeriodEnd: "2027-08-31", LineBudgetRUB: 200_000_000,
+	DailySpendRUB: 150_000, DailyBudgetRUB: 1_000,
+	// 00:20 Moscow: the first hours of the platform day, when the engine
+	// sets the day's budgets.
+	Start:  time.Date(2026, 9, 30, 21, 20, 0, 0, time.UTC),
+	Policy: "    bid_cooldown: 1h\n    max_budget_step_pct: 6\n    tolerance_pct: 2\n",
 }
 
 const (
@@ -172,12 +174,22 @@ func runChild(t *testing.T, exe string, w *world, cfgPath string, inc, cycles in
 	now := crashSpec.Start.Add(time.Duration(inc) * 24 * time.Hour)
 	w.clock.Set(now)
 	w.setTag(inc)
-	// Moderation rejects three new ads a day, so every run opens new alert
-	// cards and a kill in the alerts phase can land between creating a
-	// card and recording it.
-	for j := 0; j < 3; j++ {
-		w.yandex.AddAd(yandexdirecttest.Ad{ID: int64(10_000_000 + inc*10 + j), CampaignID: w.yandexIDs[(inc*3+j)%len(w.yandexIDs)],
-			Status: "REJECTED", State: "ON", StatusClarification: "The ad does not state the full cost of credit (38-FZ art. 28)."})
+	// Moderation rejects one more known ad a day and accepts yesterday's
+	// again, so runs open and resolve alert cards and a kill in the alerts
+	// phase can land between creating a card and recording it. Each ad is
+	// rejected at most once, so one card per alert key is the rule.
+	if n := len(w.yandexIDs) * crashSpec.AdsPerCampaign; inc < n {
+		w.clock.Set(now.Add(-2 * time.Minute)) // the verdict is in by now
+		adOf := func(i int) int64 {
+			return w.yandexIDs[i%len(w.yandexIDs)]*100 + int64(i/len(w.yandexIDs))
+		}
+		w.yandex.SetVerdict(adOf(inc), "REJECTED", "The ad does not state the full cost of credit (38-FZ art. 28).")
+		w.yandex.SubmitAd(adOf(inc))
+		if inc > 0 {
+			w.yandex.SetVerdict(adOf(inc-1), "ACCEPTED", "")
+			w.yandex.SubmitAd(adOf(inc - 1))
+		}
+		w.clock.Set(now)
 	}
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), envChild+"=1", envConfig+"="+cfgPath, envNow+"="+now.Format(time.RFC3339Nano),
@@ -287,12 +299,12 @@ func aimAndKill(cmd *exec.Cmd, phases <-chan string, writeArrived <-chan struct{
 		return cmd.Process.Signal(syscall.SIGKILL) == nil
 	}
 	switch r := rng.Float64(); {
-	case r < 0.5: // a random instant inside apply
+	case r < 0.45: // a random instant inside apply
 		if !waitPhase("apply") {
 			return false, 0
 		}
 		return kill(time.Duration(rng.Int64N(int64(applyWindow)))), 0
-	case r < 0.85: // while the k-th write of this run is in flight
+	case r < 0.75: // while the k-th write of this run is in flight
 		if !waitPhase("apply") {
 			return false, 0
 		}
@@ -311,11 +323,11 @@ func aimAndKill(cmd *exec.Cmd, phases <-chan string, writeArrived <-chan struct{
 			}
 		}
 		return kill(time.Duration(rng.Int64N(int64(40 * time.Millisecond)))), 0
-	case r < 0.93: // while alert cards are being written
+	case r < 0.95: // while alert cards are being written
 		if !waitPhase("alerts") {
 			return false, applyTook
 		}
-		return kill(time.Duration(rng.Int64N(int64(150 * time.Millisecond)))), applyTook
+		return kill(time.Duration(rng.Int64N(int64(40 * time.Millisecond)))), applyTook
 	default: // anywhere: start-up, pull, pace
 		return kill(time.Duration(rng.Int64N(int64(time.Second)))), 0
 	}

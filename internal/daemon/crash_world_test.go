@@ -51,6 +51,8 @@ type worldSpec struct {
 	// Policy lines appended under pacing.policy (YAML, two-space indent).
 	Policy string
 	Mode   string
+	// AdsPerCampaign on Yandex (default 1), all accepted at the start.
+	AdsPerCampaign int
 	// Schedule, when set, is the cron spec of every connector and job
 	// (the idle measurement runs the binary on its own scheduler).
 	Schedule string
@@ -79,9 +81,10 @@ type world struct {
 	arrivalMu      sync.Mutex
 	onWriteArrival func()
 
-	mu     sync.Mutex
-	writes []taggedWrite
-	tag    int // incarnation the parent is running
+	mu      sync.Mutex
+	writes  []taggedWrite
+	tag     int             // incarnation the parent is running
+	budgets map[int64]int64 // campaign -> daily budget (micros) now on the platform
 }
 
 // taggedWrite is one applied Yandex change and the incarnation that was
@@ -109,13 +112,31 @@ func (c *worldClock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-// spendOf is the deterministic spend of campaign n on a day: a steady
-// amount with a small per-campaign, per-day wobble, so no two campaigns
-// look alike but every run of the test sees the same numbers.
+// spendOf is the deterministic spend of campaign n on a day: demand of
+// DailySpendRUB with a small per-campaign, per-day wobble, capped by the
+// campaign's daily budget on the platform, as a platform caps it (a
+// consistent world: the engine raises budgets because they bind).
 func (w *world) spendOf(n int64, day string) int64 {
 	d, _ := time.Parse(time.DateOnly, day)
 	wobble := (n*7 + int64(d.YearDay())*13) % 21 // 0..20 %
-	return w.spec.DailySpendRUB * 1_000_000 * (90 + wobble) / 100
+	demand := w.spec.DailySpendRUB * 1_000_000 * (90 + wobble) / 100
+	w.mu.Lock()
+	budget, ok := w.budgets[n]
+	w.mu.Unlock()
+	if ok && budget < demand {
+		return budget
+	}
+	return demand
+}
+
+func (w *world) setBudget(id int64, micros string) {
+	v, err := strconv.ParseInt(micros, 10, 64)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	w.budgets[id] = v
+	w.mu.Unlock()
 }
 
 // yandexSpend serves reports from spendOf, spread evenly over the hours.
@@ -166,7 +187,7 @@ func (w *world) googleSpend(loc *time.Location) googleadstest.SpendFunc {
 // newWorld starts the fakes. Close them with w.close.
 func newWorld(t testing.TB, spec worldSpec) *world {
 	t.Helper()
-	w := &world{spec: spec, clock: &worldClock{t: spec.Start}}
+	w := &world{spec: spec, clock: &worldClock{t: spec.Start}, budgets: map[int64]int64{}}
 	w.yandex = yandexdirecttest.NewUnstarted(yandexdirecttest.Options{Clock: w.clock, Spend: yandexSpend{w},
 		ReportPolls: -1, DailyUnits: 100_000_000, Seed: 1})
 	w.yandex.AddAdvertiser(worldLogin, worldYandexToken)
@@ -174,6 +195,9 @@ func newWorld(t testing.TB, spec worldSpec) *world {
 		w.mu.Lock()
 		w.writes = append(w.writes, taggedWrite{WriteEvent: ev, Incarnation: w.tag})
 		w.mu.Unlock()
+		if ev.Field == "DailyBudget" {
+			w.setBudget(ev.Campaign, ev.New)
+		}
 	})
 	w.ysrv = httptest.NewServer(http.HandlerFunc(w.serveYandex))
 	t.Cleanup(w.ysrv.Close)
@@ -182,8 +206,11 @@ func newWorld(t testing.TB, spec worldSpec) *world {
 		w.yandex.AddCampaign(worldLogin, yandexdirecttest.Campaign{ID: id, Name: fmt.Sprintf("Loans Y%d", i),
 			DailyBudget: &yandexdirecttest.DailyBudget{Amount: spec.DailyBudgetRUB * 1_000_000, Mode: "STANDARD"},
 			Keywords:    3, SearchBid: 15_000_000})
-		w.yandex.AddAd(yandexdirecttest.Ad{ID: id * 100, CampaignID: id, Status: "ACCEPTED", State: "ON"})
+		for k := 0; k < max(spec.AdsPerCampaign, 1); k++ {
+			w.yandex.AddAd(yandexdirecttest.Ad{ID: id*100 + int64(k), CampaignID: id, Status: "ACCEPTED", State: "ON"})
+		}
 		w.yandexIDs = append(w.yandexIDs, id)
+		w.budgets[id] = spec.DailyBudgetRUB * 1_000_000
 	}
 	if spec.Google > 0 {
 		msk := yandexdirecttest.Moscow()
@@ -194,6 +221,20 @@ func newWorld(t testing.TB, spec worldSpec) *world {
 		t.Cleanup(g.Close)
 		w.google = g
 		g.AddRefreshToken(worldRefresh)
+		g.OnMutate(func(ev googleadstest.MutateEvent) {
+			for _, c := range ev.Changes {
+				if c.Field != "amountMicros" {
+					continue
+				}
+				// customers/<cid>/campaignBudgets/<id>: budget ids are the
+				// campaign ids in this world.
+				if i := strings.LastIndexByte(c.ResourceName, '/'); i >= 0 {
+					if id, err := strconv.ParseInt(c.ResourceName[i+1:], 10, 64); err == nil {
+						w.setBudget(id, c.New)
+					}
+				}
+			}
+		})
 		if err := g.AddCustomer(googleadstest.Customer{ID: worldGoogleCID, Name: "Bank", TimeZone: "Europe/Moscow", Currency: "RUB", MinDailyBudgetMicros: 1_000_000}); err != nil {
 			t.Fatal(err)
 		}
@@ -211,6 +252,7 @@ func newWorld(t testing.TB, spec worldSpec) *world {
 				}
 			}
 			w.googleIDs = append(w.googleIDs, id)
+			w.budgets[id] = spec.DailyBudgetRUB * 1_000_000
 		}
 	}
 	w.trello = trellotest.NewServer(trellotest.Options{Now: w.clock.Now, Key: worldTrelloKey, Token: worldTrelloToken, Username: "adpacer-bot",
