@@ -111,6 +111,10 @@ func DefaultPolicy() Policy {
 		MinDailyBudget: map[adpacer.Platform]adpacer.Micros{
 			adpacer.YandexDirect: adpacer.FromUnits(300),
 			adpacer.VKAds:        adpacer.FromUnits(300), // budget_limit_day minimum (api-notes, VK Ads)
+			// Google refuses a budget below its currency floor; without one
+			// here the invariant's deepest cut was a token 0.01 budget, which
+			// is refused, so the worst case stayed (a pause is what works).
+			adpacer.GoogleAds: adpacer.FromUnits(1),
 		},
 		CPABreachPct:          20,
 		MaxBudgetStepPct:      30,
