@@ -12,9 +12,10 @@ import (
 // benchSpec is the size the issue sets: 1,000 campaigns (700 Yandex
 // Direct, 300 Google Ads) in 200 budget lines, 35 days of history in the
 // fakes, every line behind plan so each cycle decides and applies budget
-// changes on both platforms and keeps an alert card per line.
+// changes on both platforms, with 100 ads rejected by moderation (an open
+// alert card each).
 var benchSpec = worldSpec{
-	Yandex: 700, Google: 300, Lines: 200,
+	Yandex: 700, Google: 300, Lines: 200, RejectedAds: 100,
 	PeriodStart: "2026-09-01", PeriodEnd: "2027-08-31", LineBudgetRUB: 6_000_000,
 	DailySpendRUB: 3_000, DailyBudgetRUB: 1_000,
 	Start: time.Date(2026, 10, 5, 21, 20, 0, 0, time.UTC), // 00:20 Moscow, when the day's budgets are set

@@ -53,6 +53,9 @@ type worldSpec struct {
 	Mode   string
 	// AdsPerCampaign on Yandex (default 1), all accepted at the start.
 	AdsPerCampaign int
+	// RejectedAds: the first ad of this many Yandex campaigns starts
+	// rejected by moderation (one alert card each).
+	RejectedAds int
 	// Schedule, when set, is the cron spec of every connector and job
 	// (the idle measurement runs the binary on its own scheduler).
 	Schedule string
@@ -207,7 +210,11 @@ func newWorld(t testing.TB, spec worldSpec) *world {
 			DailyBudget: &yandexdirecttest.DailyBudget{Amount: spec.DailyBudgetRUB * 1_000_000, Mode: "STANDARD"},
 			Keywords:    3, SearchBid: 15_000_000})
 		for k := 0; k < max(spec.AdsPerCampaign, 1); k++ {
-			w.yandex.AddAd(yandexdirecttest.Ad{ID: id*100 + int64(k), CampaignID: id, Status: "ACCEPTED", State: "ON"})
+			ad := yandexdirecttest.Ad{ID: id*100 + int64(k), CampaignID: id, Status: "ACCEPTED", State: "ON"}
+			if k == 0 && i < spec.RejectedAds {
+				ad.Status, ad.StatusClarification = "REJECTED", "The ad does not state the full cost of credit (38-FZ art. 28)."
+			}
+			w.yandex.AddAd(ad)
 		}
 		w.yandexIDs = append(w.yandexIDs, id)
 		w.budgets[id] = spec.DailyBudgetRUB * 1_000_000
