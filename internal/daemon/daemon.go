@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -156,7 +157,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 			// minutes to hours, so hourly is soon enough.
 			AdsInterval: time.Hour,
 		}, ts, yandexdirect.Options{Registerer: o.Registry, HTTPMetrics: httpm, Logger: o.Logger.Named("yandex_direct"),
-			Transport: o.Transport, Clock: o.Clock, Edits: &auditEdits{st: o.Store},
+			Transport: o.Transport, Clock: o.Clock, Edits: &auditEdits{st: o.Store, now: o.Now},
 			// Known ads are read by id, 10,000 per call, after a restart too.
 			KnownAds: o.Store.AdStatuses})
 		if err != nil {
@@ -350,34 +351,63 @@ func (p approver) Close(ctx context.Context, key adpacer.ActionKey, outcome stri
 
 // auditEdits counts Yandex daily-budget edits per Moscow day from the
 // audit log, so the three-edits rule survives restarts without a table of
-// its own.
-type auditEdits struct{ st store.Store }
+// its own. One read of the day's audit serves every campaign for a minute
+// of the daemon's clock (the connector asks per campaign and per action);
+// SetBudgetEdits keeps the cached count current within that minute.
+type auditEdits struct {
+	st  store.Store
+	now func() time.Time
+
+	mu     sync.Mutex
+	day    string
+	loaded time.Time
+	counts map[adpacer.CampaignID]int
+}
 
 func (a *auditEdits) BudgetEdits(ctx context.Context, campaign adpacer.CampaignID, day string) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	if a.counts == nil || day != a.day || now.Sub(a.loaded) > time.Minute || now.Before(a.loaded) {
+		if err := a.load(ctx, day); err != nil {
+			return 0, err
+		}
+		a.loaded = now
+	}
+	return a.counts[campaign], nil
+}
+
+func (a *auditEdits) load(ctx context.Context, day string) error {
 	msk, err := time.LoadLocation("Europe/Moscow")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	start, err := time.ParseInLocation(time.DateOnly, day, msk)
 	if err != nil {
-		return 0, fmt.Errorf("budget edits: day %q: %w", day, err)
+		return fmt.Errorf("budget edits: day %q: %w", day, err)
 	}
 	end := start.AddDate(0, 0, 1)
 	entries, err := a.st.Audit(ctx, start, 0)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
+	counts := map[adpacer.CampaignID]int{}
 	for _, e := range entries {
-		if e.Campaign == campaign && e.Kind == string(adpacer.SetDailyBudget) && e.Outcome == string(adpacer.ActionApplied) && e.At.Before(end) {
-			n++
+		if e.Kind == string(adpacer.SetDailyBudget) && e.Outcome == string(adpacer.ActionApplied) && e.At.Before(end) {
+			counts[e.Campaign]++
 		}
 	}
-	return n, nil
+	a.day, a.counts = day, counts
+	return nil
 }
 
-// SetBudgetEdits is a no-op: the audit entry the cycle writes for each
-// applied edit is the count.
-func (a *auditEdits) SetBudgetEdits(context.Context, adpacer.CampaignID, string, int) error {
+// SetBudgetEdits raises the cached count after a write the connector made;
+// the audit entry the cycle writes for it is the durable count.
+func (a *auditEdits) SetBudgetEdits(_ context.Context, campaign adpacer.CampaignID, day string, n int) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if day == a.day && a.counts != nil && n > a.counts[campaign] {
+		a.counts[campaign] = n
+	}
 	return nil
 }

@@ -1,0 +1,56 @@
+package daemon
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/store/sqlite"
+)
+
+func TestAuditEditsCountsAppliedBudgetEditsPerMoscowDay(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC) // 12:00 MSK
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := adpacer.CampaignID("yandex_direct:1")
+	add := func(at time.Time, kind adpacer.ActionKind, outcome string) {
+		if _, err := st.AppendAudit(ctx, store.AuditEntry{At: at, Actor: "applier", Campaign: c, Kind: string(kind), Outcome: outcome}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(time.Date(2026, 11, 15, 20, 30, 0, 0, time.UTC), adpacer.SetDailyBudget, "applied") // 23:30 MSK the day before
+	add(time.Date(2026, 11, 15, 21, 30, 0, 0, time.UTC), adpacer.SetDailyBudget, "applied") // 00:30 MSK
+	add(time.Date(2026, 11, 16, 6, 0, 0, 0, time.UTC), adpacer.SetDailyBudget, "failed")
+	add(time.Date(2026, 11, 16, 7, 0, 0, 0, time.UTC), adpacer.SetBid, "applied")
+	e := &auditEdits{st: st, now: func() time.Time { return now }}
+	if n, err := e.BudgetEdits(ctx, c, "2026-11-16"); err != nil || n != 1 {
+		t.Fatalf("edits today = %d, %v; want 1", n, err)
+	}
+	// The connector reports its own write; the cache follows at once.
+	if err := e.SetBudgetEdits(ctx, c, "2026-11-16", 2); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.BudgetEdits(ctx, c, "2026-11-16"); n != 2 {
+		t.Fatalf("after a write: %d, want 2", n)
+	}
+	// A minute later the audit log is read again and is the truth.
+	add(time.Date(2026, 11, 16, 8, 0, 0, 0, time.UTC), adpacer.SetDailyBudget, "applied")
+	add(time.Date(2026, 11, 16, 8, 30, 0, 0, time.UTC), adpacer.SetDailyBudget, "applied")
+	now = now.Add(2 * time.Minute)
+	if n, _ := e.BudgetEdits(ctx, c, "2026-11-16"); n != 3 {
+		t.Fatalf("after reload: %d, want 3", n)
+	}
+	if n, _ := e.BudgetEdits(ctx, c, "2026-11-15"); n != 1 {
+		t.Fatalf("yesterday: %d, want 1", n)
+	}
+}
