@@ -1,13 +1,12 @@
 // Package status serves the daemon's status page and JSON: per budget line
 // spend against plan as a chart, recent actions with reasons, open alerts,
 // and a link to the Trello board where the cards are. It carries business
-// data, so it sits behind a bearer token whenever the daemon listens beyond
-// loopback (the caller decides; Handler enforces a token when given one).
+// data, so the daemon mounts it behind the telemetry server's bearer token
+// whenever it listens beyond loopback.
 package status
 
 import (
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -36,8 +35,6 @@ type Reader interface {
 type Options struct {
 	Status func() cycle.Status
 	Store  Reader
-	// Token, when non-empty, is required as "Authorization: Bearer <token>".
-	Token string
 	// BoardURL links to the Trello board that holds alert and approval cards.
 	BoardURL string
 	Title    string
@@ -64,25 +61,9 @@ func Handler(opt Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.page)
 	mux.HandleFunc("GET /api/status", h.json)
-	return RequireToken(opt.Token, mux), nil
-}
-
-// RequireToken wraps next with a bearer-token check; an empty token allows
-// everything (loopback only, enforced by the config validator).
-func RequireToken(token string, next http.Handler) http.Handler {
-	if token == "" {
-		return next
-	}
-	want := []byte("Bearer " + token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="adpacer"`)
-			http.Error(w, "unauthorized: send Authorization: Bearer <status token>", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	// Authentication is the telemetry server's (HandlePrivate): the page
+	// is mounted behind its bearer token whenever it listens beyond loopback.
+	return mux, nil
 }
 
 // LineView is one line as shown.
