@@ -46,6 +46,11 @@ const (
 	// intradayBandPct: a line further off its plan than this percentage of
 	// its budget is corrected inside the day as well.
 	intradayBandPct = 3
+	// endGameDays: in the period's last average days of traffic a line
+	// behind its plan is raised inside the day too: a shortfall carried
+	// into the last day is partly lost, since there the invariant allows
+	// settings of only about what is left / kappa.
+	endGameDays = 2
 	// cpaDeadband: CPA within this fraction of the target moves no bid;
 	// conversions are noisy and the bid that hits the target is near.
 	cpaDeadband = 0.08
@@ -78,8 +83,8 @@ type engine struct {
 	budget, est int64
 	behind      bool
 	// offPlan: the line is off its plan by more than intradayBandPct of
-	// its budget (a budget change, an outage): then plan-following budget
-	// changes are sent inside the day too.
+	// its budget (a budget change, an outage), or behind it in the end
+	// game: then plan-following budget changes are sent inside the day too.
 	offPlan bool
 	s       *Snapshot
 	ix      *index
@@ -315,7 +320,8 @@ func (e *engine) decideLine(li int, plan *Plan) {
 
 	active := e.now >= la.start && e.now < la.end
 	e.behind = float64(status.PlannedToDate)-float64(est) > float64(B)/100
-	e.offPlan = math.Abs(float64(status.PlannedToDate)-float64(est)) > float64(B)*intradayBandPct/100
+	e.offPlan = math.Abs(float64(status.PlannedToDate)-float64(est)) > float64(B)*intradayBandPct/100 ||
+		(wLeft < endGameDays*24 && float64(est) < float64(status.PlannedToDate))
 	var committed int64
 	if active {
 		e.budget, e.est = B, est
