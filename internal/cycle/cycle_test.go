@@ -56,6 +56,8 @@ type world struct {
 	spend  *yandexdirecttest.MemorySpend
 	store  *sqlite.Store
 	runner *cycle.Runner
+	client *yandexdirect.Client
+	lines  []pacing.Line
 	sink   *recordingSink
 	ids    []int64
 }
@@ -119,6 +121,8 @@ func newWorld(t *testing.T, mode cycle.Mode) *world {
 		t.Fatal(err)
 	}
 	w.runner = r
+	w.client = client
+	w.lines = []pacing.Line{line}
 	return w
 }
 

@@ -233,7 +233,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connectors.trello %s approvals: %w", t.ID, err)
 		}
-		copts.Approvals = approver{ap}
+		copts.Approvals = Approver(ap)
 		d.BoardURL = boardURL(t.BaseURL, t.Alerts.Board)
 		if t.Webhook.Enabled {
 			wh, err := trello.NewWebhookHandler(trello.WebhookOptions{Secret: t.Webhook.Secret.Reveal(), CallbackURL: t.Webhook.CallbackURL,
@@ -328,6 +328,9 @@ func boardURL(base, board string) string {
 	// The in-repo fake serves its HTML view next to its API.
 	return strings.TrimSuffix(base, "/1") + "/board/" + board
 }
+
+// Approver adapts Trello approval cards to the cycle's Approver.
+func Approver(a *trello.Approvals) cycle.Approver { return approver{a} }
 
 type approver struct{ a *trello.Approvals }
 
