@@ -412,8 +412,25 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 	}
 	var changes []AppliedChange
 	for _, e := range audit {
-		if e.Outcome == string(adpacer.ActionApplied) {
+		// A budget action found already in place (noop) is nearly always
+		// the replay of our own write that landed before a crash or a
+		// hand-over recorded it: the platform counted that edit.
+		if e.Outcome == string(adpacer.ActionApplied) ||
+			(e.Outcome == string(adpacer.ActionNoop) && e.Kind == string(adpacer.SetDailyBudget)) {
 			changes = append(changes, AppliedChange{Campaign: e.Campaign, Kind: adpacer.ActionKind(e.Kind), Value: e.After, At: e.At})
+		}
+	}
+	// A claimed budget action may already be on the platform (its sender
+	// crashed or was fenced out mid-write) until its replay records the
+	// outcome; counting it keeps Yandex's edit rules (one raise a day)
+	// across the hand-over instead of deciding a second raise.
+	pending, err := r.opt.Store.PendingActions(ctx)
+	if err != nil {
+		return fmt.Errorf("pace: pending actions: %w", err)
+	}
+	for _, p := range pending {
+		if p.State == adpacer.ActionClaimed && p.Kind == adpacer.SetDailyBudget {
+			changes = append(changes, AppliedChange{Campaign: p.Campaign, Kind: p.Kind, Value: p.Value, At: p.UpdatedAt})
 		}
 	}
 	asOf := r.freshness(ctx, camps)
