@@ -997,6 +997,17 @@ func (e *engine) decideWrite(line *Line, cp *campPlan) {
 	if !(math.Abs(diff) > tol*float64(cur) || (forced && cp.newBud != cur)) {
 		return
 	}
+	if forced {
+		// The invariant tightens a little with every hour of spend; a cut
+		// to the exact bound would need another kopeck-sized cut next hour
+		// (an edit, and on Yandex one of three). Cut with slack instead —
+		// 0.5% of the budget, at least one currency unit — but never below
+		// the platform's minimum: lower is always within the invariant.
+		slack := max(cur/200, int64(adpacer.MicrosPerUnit))
+		if lower := (cp.newBud - slack) / int64(kopeck) * int64(kopeck); lower >= int64(e.pol.MinDailyBudget[c.Platform]) && lower > 0 {
+			cp.newBud = lower
+		}
+	}
 	if !forced && !e.settingWindow(cp) && !e.offPlan {
 		// The platforms pace each day toward setting x the day's traffic,
 		// re-forecasting as the day goes; a plan-following change inside
