@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -61,6 +62,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	// A client frozen inside a transaction (SIGSTOP, a paused VM) keeps its
+	// row locks until it wakes, and a ledger write's FOR SHARE lock on the
+	// leader row blocks a successor's epoch bump: the hand-over would wait
+	// for the frozen former leader. Every transaction here waits only on
+	// the database, so the server may end one that idles for 5s. A SET
+	// after connecting, not a startup parameter, so PgBouncer accepts it;
+	// the DSN's own idle_in_transaction_session_timeout wins.
+	if _, own := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !own {
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET idle_in_transaction_session_timeout = '5s'")
+			return err
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
