@@ -420,6 +420,13 @@ func checkHALedger(t *testing.T, addr string, writes []haWrite, pausedAt time.Ti
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// The store ends transactions that idle for 5s: a leader frozen inside
+	// one would otherwise hold the leader row and stall the hand-over for
+	// as long as it stays frozen.
+	var idle string
+	if err := st.Pool().QueryRow(ctx, "SHOW idle_in_transaction_session_timeout").Scan(&idle); err != nil || idle != "5s" {
+		t.Errorf("the store's sessions have idle_in_transaction_session_timeout %q (%v), want 5s", idle, err)
+	}
 	acts, err := st.Actions(ctx, store.ActionFilter{})
 	if err != nil {
 		t.Fatal(err)
