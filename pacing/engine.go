@@ -234,6 +234,7 @@ type campPlan struct {
 	resume   bool
 	write    bool    // the budget change is sent (tolerance and edit rules passed)
 	cut      bool    // the invariant lowered the budget
+	slacked  bool    // the slack below the invariant's bound was taken
 	reason   string  // why the budget changes
 	cpa      float64 // delay-corrected CPA, 0 when unknown
 	cvr      float64
@@ -805,7 +806,7 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 				}
 			}
 			cp.newBud = int64(adpacer.Micros(lo).FloorTo(kopeck))
-			cp.cut = true
+			cp.cut, cp.slacked = true, false
 		}
 		total = 0
 		for i := range cps {
@@ -997,7 +998,7 @@ func (e *engine) decideWrite(line *Line, cp *campPlan) {
 	if !(math.Abs(diff) > tol*float64(cur) || (forced && cp.newBud != cur)) {
 		return
 	}
-	if forced {
+	if forced && !cp.slacked {
 		// The invariant tightens a little with every hour of spend; a cut
 		// to the exact bound would need another kopeck-sized cut next hour
 		// (an edit, and on Yandex one of three). Cut with slack instead —
@@ -1007,6 +1008,9 @@ func (e *engine) decideWrite(line *Line, cp *campPlan) {
 		if lower := (cp.newBud - slack) / int64(kopeck) * int64(kopeck); lower >= int64(e.pol.MinDailyBudget[c.Platform]) && lower > 0 {
 			cp.newBud = lower
 		}
+		// decideWrite runs again in the invariant's re-check rounds: the
+		// slack is taken once per bound.
+		cp.slacked = true
 	}
 	if !forced && !e.settingWindow(cp) && !e.offPlan {
 		// The platforms pace each day toward setting x the day's traffic,
