@@ -53,6 +53,9 @@ type engineMemory struct {
 	lastBudget time.Time
 	hasBid     bool
 	hasBudget  bool
+	// pausedByEngine: the engine's last state change was a pause, as the
+	// daemon remembers from its audit log; the engine resumes only these.
+	pausedByEngine bool
 }
 
 func newEnginePolicy(sc *Scenario, o EngineOptions) *enginePolicy {
@@ -143,6 +146,7 @@ func (p *enginePolicy) buildSnapshot(w *World) {
 			t := m.lastBudget
 			pc.LastBudgetChange = &t
 		}
+		pc.PausedByEngine = m.pausedByEngine && live.State == adpacer.StatePaused
 		p.camps = append(p.camps, pc)
 		p.appendStats(w, ci)
 	}
@@ -224,9 +228,13 @@ func (p *enginePolicy) apply(w *World, actions []pacing.Action) {
 				m.lastBid, m.hasBid = now, true
 			}
 		case adpacer.Pause:
-			err = w.setState(ci, adpacer.StatePaused)
+			if err = w.setState(ci, adpacer.StatePaused); err == nil {
+				p.memFor(w, ci).pausedByEngine = true
+			}
 		case adpacer.Resume:
-			err = w.setState(ci, adpacer.StateOn)
+			if err = w.setState(ci, adpacer.StateOn); err == nil {
+				p.memFor(w, ci).pausedByEngine = false
+			}
 		default:
 			err = fmt.Errorf("unknown action kind %q", a.Kind)
 		}
