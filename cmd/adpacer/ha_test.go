@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors/trello"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"github.com/adpacer/adpacer/internal/leader"
 	"github.com/adpacer/adpacer/store"
@@ -399,10 +400,30 @@ func TestHATwoDaemons(t *testing.T) {
 		}
 	}
 
+	// Alert cards (two ads start rejected) survive both hand-overs without
+	// a duplicate: one card per alert key on the board.
+	perKey := map[string]int{}
+	cards := w.trello.Cards(w.board.ID)
+	for _, c := range cards {
+		for _, line := range strings.Split(c.Desc, "\n") {
+			if k, ok := strings.CutPrefix(strings.TrimSpace(line), trello.AlertKeyMarker+":"); ok {
+				perKey[strings.TrimSpace(k)]++
+			}
+		}
+	}
+	for k, n := range perKey {
+		if n > 1 {
+			t.Errorf("alert %q has %d cards on the board", k, n)
+		}
+	}
+	if len(perKey) == 0 {
+		t.Error("no alert card was created: the alerts job did not run on any leader")
+	}
+
 	// (4) and the frozen write's fate, from the ledger.
 	epochs := checkHALedger(t, addr, writes, pausedAt, int64(firstEpoch))
-	t.Logf("leader %s (epoch %v) then %s (epoch %v) then %s (epoch %v); writes per process %v; ledger epochs of finished actions %v",
-		first.name, firstEpoch, second.name, secondEpoch, first.name, thirdEpoch, perProc, epochs)
+	t.Logf("leader %s (epoch %v) then %s (epoch %v) then %s (epoch %v); writes per process %v; ledger epochs of finished actions %v; %d alert cards",
+		first.name, firstEpoch, second.name, secondEpoch, first.name, thirdEpoch, perProc, epochs, len(cards))
 	t.Logf("hand-over: %v after SIGSTOP (paused %v; lease %v, retry %v), %v after SIGKILL (first write of the new leader %v after the kill); refused ledger writes logged by the resumed leader: %d; whole test %v",
 		handOverPause.Round(time.Millisecond), pausedFor.Round(time.Millisecond), ttl, renew, handOverKill.Round(time.Millisecond),
 		firstWriteAfterKill.Sub(killedAt).Round(time.Millisecond), len(fenced), time.Since(started).Round(time.Millisecond))
