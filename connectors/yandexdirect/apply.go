@@ -405,7 +405,7 @@ func (c *Client) sendBids(ctx context.Context, ch []pending, results []pacing.Re
 		SetResults []actionResult `json:"SetResults"`
 	}
 	err := c.call(ctx, v5, "keywordbids", "set", map[string]any{"KeywordBids": items}, &res)
-	c.applyItems(ch, res.SetResults, err, results, nil, nil)
+	c.applyItems(ch, res.SetResults, err, results, func(p pending) { c.noteBid(p.id, p.value) }, nil)
 }
 
 func (c *Client) sendState(ctx context.Context, method string, ch []pending, results []pacing.Result) {

@@ -96,6 +96,11 @@ type Config struct {
 	// call plus 1 per ad); pulls in between return no Ads. 0 reads ads on
 	// every pull.
 	AdsInterval time.Duration
+	// BidsInterval: campaign bids of manual-strategy campaigns are re-read
+	// (KeywordBids.get, 10 campaigns per call) only this often; between
+	// reads the pull reports the last read value, kept current by Apply's
+	// own writes (default 1h).
+	BidsInterval time.Duration
 	// AdsRediscovery is how often every live campaign's ads are selected
 	// by CampaignIds (one Ads.get per 10 campaigns) to find ads created in
 	// campaigns already known; in between, known ads are read by Ids (one
@@ -149,6 +154,7 @@ type Client struct {
 
 	knownAds KnownAdsFunc
 	adIdx    adIndex
+	bids     bidCache
 
 	alertMu sync.Mutex
 	alerts  map[string]adpacer.Alert
@@ -231,11 +237,14 @@ func New(cfg Config, ts oauth2.TokenSource, opts Options) (*Client, error) {
 	if cfg.PointsReserve == 0 {
 		cfg.PointsReserve = 50
 	}
+	if cfg.BidsInterval == 0 {
+		cfg.BidsInterval = time.Hour
+	}
 	if cfg.RestatementDays == 0 {
 		cfg.RestatementDays = 3
 	}
 	switch {
-	case cfg.Timeout < 0 || cfg.AdsInterval < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < cfg.BaseDelay || cfg.MaxPointsWait < 0 || cfg.MaxReportWait < 0:
+	case cfg.Timeout < 0 || cfg.AdsInterval < 0 || cfg.BidsInterval < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < cfg.BaseDelay || cfg.MaxPointsWait < 0 || cfg.MaxReportWait < 0:
 		return nil, fmt.Errorf("yandexdirect %s: durations must be positive and BaseDelay <= MaxDelay", cfg.ID)
 	case cfg.AdsRediscovery < time.Minute:
 		return nil, fmt.Errorf("yandexdirect %s: AdsRediscovery %s must be at least 1m (default 24h; it bounds how late an ad added to a known campaign is seen)", cfg.ID, cfg.AdsRediscovery)

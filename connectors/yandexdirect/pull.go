@@ -194,6 +194,7 @@ func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpace
 	}
 	ids := make([]int64, 0, len(raw))
 	known := map[int64]bool{}
+	var manual []int64
 	for _, a := range raw {
 		camp, err := c.toCampaign(ctx, a, now)
 		if err != nil {
@@ -205,6 +206,27 @@ func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpace
 		// would only spend points (15 per call + 1 per ad).
 		if camp.State != adpacer.StateEnded {
 			ids = append(ids, a.ID)
+			if a.searchStrategy() == "HIGHEST_POSITION" {
+				manual = append(manual, a.ID)
+			}
+		}
+	}
+	// The engine steers bids of manual-strategy campaigns: it needs their
+	// current campaign-level bid (uniform across keywords), read hourly.
+	if len(manual) > 0 {
+		bids, err := c.pullBids(ctx, manual, now)
+		if err != nil {
+			return b, fmt.Errorf("yandexdirect %s: pull bids: %w", c.cfg.ID, err)
+		}
+		for i := range b.Campaigns {
+			id, err := externalID(b.Campaigns[i].ID)
+			if err != nil {
+				continue
+			}
+			if bid, ok := bids[id]; ok && bid.uniform {
+				v := bid.bid
+				b.Campaigns[i].Bid = &v
+			}
 		}
 	}
 
