@@ -400,6 +400,18 @@ func (a *auditEdits) load(ctx context.Context, day string) error {
 			counts[e.Campaign]++
 		}
 	}
+	// A budget action left claimed by a crash (or a paused former leader)
+	// may have reached Yandex without its outcome being recorded: count it,
+	// erring toward fewer edits rather than a refused fourth.
+	claimed, err := a.st.Actions(ctx, store.ActionFilter{States: []adpacer.ActionState{adpacer.ActionClaimed}, Since: start})
+	if err != nil {
+		return err
+	}
+	for _, c := range claimed {
+		if c.Kind == adpacer.SetDailyBudget && c.PlannedAt.Before(end) {
+			counts[c.Campaign]++
+		}
+	}
 	a.day, a.counts = day, counts
 	return nil
 }
