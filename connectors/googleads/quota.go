@@ -3,6 +3,7 @@ package googleads
 import (
 	"errors"
 	"fmt"
+	"github.com/adpacer/adpacer/internal/promreg"
 	"math"
 	"sort"
 	"sync"
@@ -98,10 +99,10 @@ func NewOperationBudget(limit int, now func() time.Time, reg prometheus.Register
 	}
 	if reg != nil {
 		var err error
-		if b.ops, err = registerCollector(reg, b.ops); err != nil {
+		if b.ops, err = promreg.Register(reg, b.ops); err != nil {
 			return nil, fmt.Errorf("google ads: register operations metric: %w", err)
 		}
-		if b.remaining, err = registerCollector(reg, b.remaining); err != nil {
+		if b.remaining, err = promreg.Register(reg, b.remaining); err != nil {
 			return nil, fmt.Errorf("google ads: register remaining metric: %w", err)
 		}
 	}
@@ -109,19 +110,6 @@ func NewOperationBudget(limit int, now func() time.Time, reg prometheus.Register
 	b.exportLocked()
 	b.mu.Unlock()
 	return b, nil
-}
-
-func registerCollector[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 func (b *OperationBudget) pruneLocked() {

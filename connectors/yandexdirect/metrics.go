@@ -1,7 +1,7 @@
 package yandexdirect
 
 import (
-	"errors"
+	"github.com/adpacer/adpacer/internal/promreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -51,38 +51,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.remaining, err = register(reg, m.remaining); err != nil {
+	if m.remaining, err = promreg.Register(reg, m.remaining); err != nil {
 		return nil, err
 	}
-	if m.limit, err = register(reg, m.limit); err != nil {
+	if m.limit, err = promreg.Register(reg, m.limit); err != nil {
 		return nil, err
 	}
-	if m.spent, err = register(reg, m.spent); err != nil {
+	if m.spent, err = promreg.Register(reg, m.spent); err != nil {
 		return nil, err
 	}
-	if m.calls, err = register(reg, m.calls); err != nil {
+	if m.calls, err = promreg.Register(reg, m.calls); err != nil {
 		return nil, err
 	}
-	if m.errors, err = register(reg, m.errors); err != nil {
+	if m.errors, err = promreg.Register(reg, m.errors); err != nil {
 		return nil, err
 	}
-	if m.pointsWaits, err = register(reg, m.pointsWaits); err != nil {
+	if m.pointsWaits, err = promreg.Register(reg, m.pointsWaits); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register returns the already registered collector when several clients
-// share a registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }

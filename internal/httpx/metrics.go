@@ -1,9 +1,9 @@
 package httpx
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adpacer/adpacer/internal/promreg"
 )
 
 // Metrics are the outbound HTTP collectors, labelled by api (and status
@@ -44,38 +44,25 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"source"}),
 	}
 	var err error
-	m.requests, err = register(reg, m.requests)
+	m.requests, err = promreg.Register(reg, m.requests)
 	if err != nil {
 		return nil, err
 	}
-	m.duration, err = register(reg, m.duration)
+	m.duration, err = promreg.Register(reg, m.duration)
 	if err != nil {
 		return nil, err
 	}
-	m.retries, err = register(reg, m.retries)
+	m.retries, err = promreg.Register(reg, m.retries)
 	if err != nil {
 		return nil, err
 	}
-	m.rateLimited, err = register(reg, m.rateLimited)
+	m.rateLimited, err = promreg.Register(reg, m.rateLimited)
 	if err != nil {
 		return nil, err
 	}
-	m.breaker, err = register(reg, m.breaker)
+	m.breaker, err = promreg.Register(reg, m.breaker)
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }

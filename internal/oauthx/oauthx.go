@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/adpacer/adpacer/internal/promreg"
 	"net/http"
 	"sync"
 	"time"
@@ -219,14 +220,5 @@ func NewExpiryGauge(reg prometheus.Registerer) (*prometheus.GaugeVec, error) {
 		Name: "adpacer_oauth_token_expiry_timestamp_seconds",
 		Help: "Expiry of the current OAuth access token per connector instance, as a Unix timestamp.",
 	}, []string{"source"})
-	if err := reg.Register(g); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.GaugeVec); ok {
-				return existing, nil
-			}
-		}
-		return nil, err
-	}
-	return g, nil
+	return promreg.Register(reg, g)
 }
