@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/adpacer/adpacer/store/storetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/adpacer/adpacer/connectors/trello/trellotest"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
@@ -235,32 +232,8 @@ func (s haSpend) CampaignSpendUntil(id int64, day string, now time.Time) yandexd
 // the test ends, and returns the DSN selecting it through search_path.
 func freshSchema(t *testing.T, dsn string) string {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "adpacer_ha_" + hex.EncodeToString(b[:])
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect %s: %v", envPostgresDSN, err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL for this test", envPostgresDSN)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	addr := u.String()
+	addr := storetest.PostgresSchema(t, "adpacer_ha")
 	st, err := postgres.Open(ctx, addr, postgres.Options{MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,10 @@ package leader
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/adpacer/adpacer/store/storetest"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -18,50 +16,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/postgres"
 )
 
-// envDSN enables the PostgreSQL tests (the same variable as store/postgres).
-const envDSN = "ADPACER_TEST_POSTGRES_DSN"
 
 // freshSchema creates a migrated schema with a random name, dropped when the
 // test ends, and returns the DSN that selects it through search_path.
 func freshSchema(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv(envDSN)
-	if dsn == "" {
-		t.Skip(envDSN + " is not set; the PostgreSQL HA tests run in CI against the local server")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "adpacer_leader_" + hex.EncodeToString(b[:])
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect %s: %v", envDSN, err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL for these tests", envDSN)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	addr := u.String()
+	addr := storetest.PostgresSchema(t, "adpacer_leader")
 	s := openPG(t, addr)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)

@@ -2,15 +2,11 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 
 	"github.com/adpacer/adpacer"
@@ -52,47 +48,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freshSchema creates a schema with a random name, dropped when the test
-// ends, and returns the DSN that selects it through search_path.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(EnvDSN)
-	if dsn == "" {
-		t.Skip(EnvDSN + " is not set; the PostgreSQL suite runs in CI against the local server")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "adpacer_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect %s: %v", EnvDSN, err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(dsn, schema)
-}
-
-func withSearchPath(dsn, schema string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err == nil {
-			q := u.Query()
-			q.Set("search_path", schema)
-			u.RawQuery = q.Encode()
-			return u.String()
-		}
-	}
-	return dsn + " search_path=" + schema
-}
+// freshSchema is a fresh schema of the test server, dropped at the end.
+func freshSchema(t testing.TB) string { return storetest.PostgresSchema(t, "adpacer_test") }
 
 func TestBehaviour(t *testing.T) { storetest.Run(t, backend) }
 
