@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/adpacer/adpacer/connectors/trello/trellotest"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"github.com/adpacer/adpacer/store/postgres"

@@ -16,12 +16,10 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/postgres"
 )
-
 
 // freshSchema creates a migrated schema with a random name, dropped when the
 // test ends, and returns the DSN that selects it through search_path.
