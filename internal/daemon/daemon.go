@@ -82,8 +82,9 @@ type Daemon struct {
 	jobs    []schedule.Job
 	status  http.Handler
 	webhook http.Handler
-	// BoardURL links the status page to the alert board.
+	// BoardURL and CardURL link the status page to the alert board and cards.
 	BoardURL string
+	CardURL  func(cardID string) string
 }
 
 // Build wires every configured connector into the cycle.
@@ -235,6 +236,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		}
 		copts.Approvals = Approver(ap)
 		d.BoardURL = boardURL(t.BaseURL, t.Alerts.Board)
+		d.CardURL = func(id string) string { return cardURL(t.BaseURL, id) }
 		if t.Webhook.Enabled {
 			wh, err := trello.NewWebhookHandler(trello.WebhookOptions{Secret: t.Webhook.Secret.Reveal(), CallbackURL: t.Webhook.CallbackURL,
 				Logger: o.Logger.Named("webhook"), Notify: func(trello.WebhookEvent) {}})
@@ -282,7 +284,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 	if d.jobs, err = d.buildJobs(); err != nil {
 		return nil, err
 	}
-	h, err := status.Handler(status.Options{Status: r.LastStatus, Store: o.Store, BoardURL: d.BoardURL, Title: cfg.InstanceName})
+	h, err := status.Handler(status.Options{Status: r.LastStatus, Store: o.Store, BoardURL: d.BoardURL, CardURL: d.CardURL, Title: cfg.InstanceName})
 	if err != nil {
 		return nil, err
 	}
@@ -331,6 +333,15 @@ func boardURL(base, board string) string {
 
 // Approver adapts Trello approval cards to the cycle's Approver.
 func Approver(a *trello.Approvals) cycle.Approver { return approver{a} }
+
+// cardURL links one card by id (Trello accepts ids and short links).
+func cardURL(base, card string) string {
+	base = strings.TrimRight(base, "/")
+	if base == "" || strings.Contains(base, "api.trello.com") {
+		return "https://trello.com/c/" + card
+	}
+	return strings.TrimSuffix(base, "/1") + "/c/" + card
+}
 
 type approver struct{ a *trello.Approvals }
 

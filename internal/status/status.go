@@ -35,8 +35,10 @@ type Reader interface {
 type Options struct {
 	Status func() cycle.Status
 	Store  Reader
-	// BoardURL links to the Trello board that holds alert and approval cards.
+	// BoardURL links to the Trello board that holds alert and approval cards;
+	// CardURL, when set, links one card by id.
 	BoardURL string
+	CardURL  func(cardID string) string
 	Title    string
 }
 
@@ -85,8 +87,8 @@ type ActionView struct {
 
 // AlertView is one open alert.
 type AlertView struct {
-	Key, Severity, CardID string
-	OpenedAt              time.Time
+	Key, Severity, CardID, CardURL string
+	OpenedAt                       time.Time
 }
 
 // View is the page's data, also served as JSON.
@@ -137,7 +139,11 @@ func (h *handler) view(ctx context.Context) (View, error) {
 		if a.Status == adpacer.AlertResolved {
 			continue
 		}
-		v.Alerts = append(v.Alerts, AlertView{Key: a.Key, Severity: string(a.Severity), CardID: a.CardID, OpenedAt: a.OpenedAt})
+		av := AlertView{Key: a.Key, Severity: string(a.Severity), CardID: a.CardID, OpenedAt: a.OpenedAt, CardURL: h.opt.BoardURL}
+		if h.opt.CardURL != nil && a.CardID != "" {
+			av.CardURL = h.opt.CardURL(a.CardID)
+		}
+		v.Alerts = append(v.Alerts, av)
 	}
 	sort.Slice(v.Alerts, func(i, j int) bool {
 		if v.Alerts[i].Severity != v.Alerts[j].Severity {

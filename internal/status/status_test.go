@@ -40,7 +40,8 @@ func testHandler(t *testing.T) http.Handler {
 			{At: now.Add(-time.Hour), Spent: adpacer.FromUnits(590_000), Planned: adpacer.FromUnits(1_400_000)},
 			{At: now, Spent: adpacer.FromUnits(600_000), Planned: adpacer.FromUnits(1_500_000)}}},
 	}
-	h, err := Handler(Options{Status: func() cycle.Status { return st }, Store: fakeReader{}, BoardURL: "http://127.0.0.1:1/b/board1"})
+	h, err := Handler(Options{Status: func() cycle.Status { return st }, Store: fakeReader{}, BoardURL: "http://127.0.0.1:1/b/board1",
+		CardURL: func(id string) string { return "http://127.0.0.1:1/c/" + id }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestPageShowsLinesActionsAlerts(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("status %d", code)
 	}
-	for _, want := range []string{"Retail loans, Moscow", "<svg", "polyline", "stale:yandex-main", "set_daily_budget", "650.00", "http://127.0.0.1:1/b/board1", "3\u202f000\u202f000.00"} {
+	for _, want := range []string{"Retail loans, Moscow", "<svg", "polyline", "stale:yandex-main", "set_daily_budget", "650.00", "http://127.0.0.1:1/b/board1", `href="http://127.0.0.1:1/c/card1"`, "3\u202f000\u202f000.00"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}

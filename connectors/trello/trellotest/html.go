@@ -71,7 +71,7 @@ func (s *Server) serveHTML(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		target := ""
 		for _, c := range s.cards {
-			if shortLink(c.ID) == link {
+			if shortLink(c.ID) == link || c.ID == link { // Trello accepts both
 				target = "/board/" + c.BoardID + "#" + c.ID
 			}
 		}
