@@ -51,6 +51,11 @@ const (
 	// into the last day is partly lost, since there the invariant allows
 	// settings of only about what is left / kappa.
 	endGameDays = 2
+	// maxMarginGrowth bounds the unseen-spend margin sized for the next
+	// day's busiest hour at this multiple of the margin now (night hours
+	// are a small fraction of the peak; the margin stays a safety term,
+	// not a second reserve).
+	maxMarginGrowth = 4
 	// cpaDeadband: CPA within this fraction of the target moves no bid;
 	// conversions are noisy and the bid that hits the target is near.
 	cpaDeadband = 0.08
@@ -329,8 +334,23 @@ func (e *engine) decideLine(li int, plan *Plan) {
 		e.shares(line, cps)
 		e.budgets(line, cps, &tl, remaining)
 		// The invariant also keeps a margin for the error of the unseen-spend
-		// estimate: a quarter of it.
-		committed = e.enforce(line, cps, B-reserve-est-(est-seen)/4)
+		// estimate: a quarter of it, sized for the busiest hour of the next
+		// day rather than for now. The estimate (recent rate x lag) grows
+		// with the traffic, so a margin sized at a quiet hour shrinks the
+		// room every hour of the morning; settings that cannot be lowered
+		// for today by then (Yandex cuts apply tomorrow, its edits run out,
+		// a Google cut counts only once confirmed) leave the brake to pause
+		// a campaign, and on the period's last day that campaign stays
+		// paused.
+		margin := float64(est-seen) / 4
+		if cur := tl.trafficFactor(e.now, e.now+hourSec); cur > 0 {
+			var peak float64
+			for h := e.now; h < min(e.now+daySec, la.end); h += hourSec {
+				peak = max(peak, tl.trafficFactor(h, h+hourSec))
+			}
+			margin *= min(max(peak/cur, 1), maxMarginGrowth)
+		}
+		committed = e.enforce(line, cps, B-reserve-est-int64(margin))
 	}
 
 	// Status.
