@@ -463,7 +463,13 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 		r.history[ls.ID] = h
 	}
 	r.mu.Unlock()
-	r.exportPlan(plan, lines)
+	held := 0
+	for _, c := range snap.Campaigns {
+		if now.Sub(c.DataAsOf) > time.Duration(pol.MaxDataAge) {
+			held++
+		}
+	}
+	r.exportPlan(plan, lines, held)
 	result := "success"
 	for _, ls := range plan.Lines {
 		if ls.Status == pacing.StatusHeld {
@@ -716,7 +722,7 @@ func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, ca
 	return nil
 }
 
-func (r *Runner) exportPlan(plan pacing.Plan, lines []pacing.Line) {
+func (r *Runner) exportPlan(plan pacing.Plan, lines []pacing.Line, heldStale int) {
 	counts := map[string]float64{pacing.StatusOnTrack: 0, pacing.StatusUnder: 0, pacing.StatusOver: 0, pacing.StatusExhausted: 0, pacing.StatusHeld: 0}
 	dirOf := map[string]string{}
 	for _, l := range lines {
@@ -740,13 +746,7 @@ func (r *Runner) exportPlan(plan pacing.Plan, lines []pacing.Line) {
 			r.m.directorate.WithLabelValues(d).Set(float64(spent[d]) / float64(p))
 		}
 	}
-	held := 0.0
-	for _, a := range plan.Alerts {
-		if a.Kind == "stale_data" {
-			held++
-		}
-	}
-	r.m.held.WithLabelValues("stale").Set(held)
+	r.m.held.WithLabelValues("stale").Set(float64(heldStale))
 }
 
 // Apply sends every claimable ledger action: planned ones from this

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/oauth2"
 
 	"github.com/adpacer/adpacer"
@@ -58,6 +60,7 @@ type world struct {
 	runner *cycle.Runner
 	client *yandexdirect.Client
 	lines  []pacing.Line
+	reg    *prometheus.Registry
 	sink   *recordingSink
 	ids    []int64
 }
@@ -109,8 +112,9 @@ func newWorld(t *testing.T, mode cycle.Mode) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.reg = prometheus.NewRegistry()
 	r, err := cycle.New(cycle.Options{
-		Store: st, Now: w.clock.Now, Registerer: prometheus.NewRegistry(),
+		Store: st, Now: w.clock.Now, Registerer: w.reg,
 		Lines:  func(time.Time) ([]pacing.Line, error) { return []pacing.Line{line}, nil },
 		Policy: pacing.DefaultPolicy(), Mode: mode,
 		Ads:   []cycle.AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: login, Source: client, Actuator: client}},
@@ -257,6 +261,14 @@ func TestStaleSourceHoldsWithOneCard(t *testing.T) {
 		if l.Status != pacing.StatusHeld {
 			t.Errorf("line %s status %s, want held", l.ID, l.Status)
 		}
+	}
+	want := `
+# HELP adpacer_pacing_held Campaigns held (no write) in the last cycle, by reason.
+# TYPE adpacer_pacing_held gauge
+adpacer_pacing_held{reason="stale"} 2
+`
+	if err := testutil.GatherAndCompare(w.reg, strings.NewReader(want), "adpacer_pacing_held"); err != nil {
+		t.Errorf("held metric: %v", err)
 	}
 }
 
