@@ -62,8 +62,8 @@ type AlertOptions struct {
 	OutageKinds  []string
 	OutageMin    int
 	OutageSource func(adpacer.Alert) string
-	// WhatToDo maps an alert kind to the advice printed on its card.
-	WhatToDo map[string]string
+	// Advice maps an alert kind to the advice printed on its card (what the manager should do).
+	Advice map[string]string
 	// Clock defaults to the client's.
 	Clock  func() time.Time
 	Logger *zap.Logger
@@ -520,7 +520,7 @@ func cardName(a adpacer.Alert) string {
 	return truncate(name, 500)
 }
 
-// defaultAdvice is printed when WhatToDo has nothing for the kind.
+// defaultAdvice is printed when Advice has nothing for the kind.
 var defaultAdvice = map[string]string{
 	"overspend":   "Check the line's campaigns on the platform; adpacer has lowered bids/budgets where allowed. Approve or reject pending changes in the Approvals list.",
 	"underspend":  "Check moderation, targeting and bids of the line's campaigns; adpacer raises budgets only within the configured limits.",
@@ -533,7 +533,7 @@ var defaultAdvice = map[string]string{
 // describe renders what happened, the numbers and what to do, followed by
 // the marker lines.
 func (s *AlertSink) describe(a adpacer.Alert, now time.Time) string {
-	advice := s.opts.WhatToDo[a.Kind]
+	advice := s.opts.Advice[a.Kind]
 	if advice == "" {
 		advice = defaultAdvice[a.Kind]
 	}
