@@ -513,7 +513,15 @@ func (r *Runner) intraday(ctx context.Context, now time.Time, camps []adpacer.Ca
 		if err != nil {
 			return nil, fmt.Errorf("pace: spend snapshots %s: %w", d, err)
 		}
-		snaps = append(snaps, s...)
+		// A snapshot taken after this cycle's now was saved by another
+		// replica (or a pull) while this one was paused between reading the
+		// clock and the store; the cycle decides as of now and leaves it to
+		// the next one.
+		for _, sn := range s {
+			if !sn.At.After(now) {
+				snaps = append(snaps, sn)
+			}
+		}
 	}
 	if len(snaps) == 0 {
 		return nil, nil

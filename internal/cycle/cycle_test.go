@@ -345,3 +345,34 @@ func TestFencedReplicaRecordsAndSendsNothing(t *testing.T) {
 		t.Fatalf("apply without an epoch: %v", err)
 	}
 }
+
+// A replica paused between reading its clock and reading the store finds
+// spend snapshots newer than its now (another replica pulled meanwhile).
+// The cycle must still decide as of its now instead of failing the engine's
+// "stats describe the past" check every time the pause happens.
+func TestSnapshotNewerThanNowIsLeftForTheNextCycle(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, cycle.DryRun)
+	if err := w.runner.PullAds(ctx, "yandex-main"); err != nil {
+		t.Fatal(err)
+	}
+	id := adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(w.ids[0], 10))
+	day := w.clock.Now().In(time.FixedZone("MSK", 3*3600)).Format(time.DateOnly)
+	camps, err := w.store.Campaigns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := adpacer.AdBatch{Campaigns: camps, Snapshots: []adpacer.SpendSnapshot{
+		{Campaign: id, Day: day, At: w.clock.Now().Add(15 * time.Second), Cost: adpacer.FromUnits(9_000)},
+	}}
+	if err := w.store.SaveAdBatch(ctx, "yandex-main", future, adpacer.Cursor{Value: day, UpdatedAt: w.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.runner.Pace(ctx); err != nil {
+		t.Fatalf("pace with a snapshot 15 s ahead of now: %v", err)
+	}
+	w.clock.Advance(time.Minute)
+	if err := w.runner.Pace(ctx); err != nil {
+		t.Fatalf("pace once the snapshot is in the past: %v", err)
+	}
+}
