@@ -59,6 +59,10 @@ const (
 	// cpaDeadband: CPA within this fraction of the target moves no bid;
 	// conversions are noisy and the bid that hits the target is near.
 	cpaDeadband = 0.08
+	// eveningCutSlack: the cut made in the evening before the period's
+	// last platform day leaves this fraction of the budget as room for the
+	// error of the evening's estimated spend (see decideWrite).
+	eveningCutSlack = 0.1
 )
 
 // Decide computes the plan for a snapshot: budget, bid and state changes,
@@ -91,6 +95,8 @@ type engine struct {
 	// its budget (a budget change, an outage), or behind it in the end
 	// game: then plan-following budget changes are sent inside the day too.
 	offPlan bool
+	// endGame: the line is in its last endGameDays average days of traffic.
+	endGame bool
 	s       *Snapshot
 	ix      *index
 	pol     Policy
@@ -326,6 +332,7 @@ func (e *engine) decideLine(li int, plan *Plan) {
 
 	active := e.now >= la.start && e.now < la.end
 	e.behind = float64(status.PlannedToDate)-float64(est) > float64(B)/100
+	e.endGame = wLeft < endGameDays*24
 	e.offPlan = math.Abs(float64(status.PlannedToDate)-float64(est)) > float64(B)*intradayBandPct/100 ||
 		(wLeft < endGameDays*24 && float64(est) < float64(status.PlannedToDate))
 	var committed int64
@@ -674,6 +681,14 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 			if cur > 0 {
 				hi := int64(float64(cur) * (1 + step))
 				lo := int64(float64(cur) * (1 - step))
+				if cp.agg.dayEnd >= e.lines[e.ix.lineOf[cp.ci]].end {
+					// The period's last platform day: the evening before
+					// cut the setting to what the invariant allowed with
+					// yesterday's worst case still open; today it returns
+					// to the end game's share at once (one Yandex raise
+					// a day, and there is no tomorrow to spread it over).
+					hi = max(hi, b)
+				}
 				b = min(max(b, lo), hi)
 			}
 		}
@@ -907,10 +922,30 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 		ex := exposure(cp)
 		if float64(total)+resumeMargin*float64(ex) <= float64(capLeft) {
 			total += ex
-		} else {
-			cp.resume = false
-			cp.newBud = -1
+			continue
 		}
+		if minB := int64(pol.MinDailyBudget[cp.c.Platform]); cp.agg.dayEnd >= e.lines[e.ix.lineOf[cp.ci]].end && b > minB {
+			// On the period's last platform day a paused campaign is
+			// resumed at the largest budget that fits with the margin:
+			// kept paused, it loses the whole day (exhausted early).
+			lo, hi := minB, b
+			for hi-lo > int64(kopeck) {
+				mid := (lo + hi) / 2
+				cp.newBud = mid
+				if float64(total)+resumeMargin*float64(exposure(cp)) <= float64(capLeft) {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			cp.newBud = int64(adpacer.Micros(lo).FloorTo(kopeck))
+			if ex := exposure(cp); float64(total)+resumeMargin*float64(ex) <= float64(capLeft) {
+				total += ex
+				continue
+			}
+		}
+		cp.resume = false
+		cp.newBud = -1
 	}
 	// Only changes that pass tolerance and edit rules are sent; the others
 	// keep the current setting, so the invariant is re-checked on what the
@@ -1025,6 +1060,15 @@ func (e *engine) decideWrite(line *Line, cp *campPlan) {
 		// 0.5% of the budget, at least one currency unit — but never below
 		// the platform's minimum: lower is always within the invariant.
 		slack := max(cur/200, int64(adpacer.MicrosPerUnit))
+		if cp.agg.dayEnd-e.now <= rolloverLookahead && cp.agg.dayEnd+daySec >= e.lines[e.ix.lineOf[cp.ci]].end && cp.agg.dayEnd < e.lines[e.ix.lineOf[cp.ci]].end {
+			// The evening before the period's last platform day: the cut
+			// sets the last day's budget (Yandex cuts apply tomorrow and
+			// its edits run out), while the rest of this evening's spend
+			// is only estimated; cutting with room for that error keeps
+			// the later evening decisions from cutting again (or pausing).
+			// The last day raises back to its share at midnight.
+			slack = max(slack, int64(float64(cp.newBud)*eveningCutSlack))
+		}
 		if lower := (cp.newBud - slack) / int64(kopeck) * int64(kopeck); lower >= int64(e.pol.MinDailyBudget[c.Platform]) && lower > 0 {
 			cp.newBud = lower
 		}
@@ -1032,7 +1076,15 @@ func (e *engine) decideWrite(line *Line, cp *campPlan) {
 		// slack is taken once per bound.
 		cp.slacked = true
 	}
-	if !forced && !e.settingWindow(cp) && !e.offPlan {
+	// In the end game a line off its plan is raised inside the day on VK
+	// only: VK
+	// applies a budget at once both ways, while a Google or Yandex raise
+	// fixes today's cap (Google twice the day's highest budget; a Yandex
+	// cut waits for tomorrow) until midnight. Near the period's end that
+	// uncuttable worst case crowds out tomorrow's allowance in the evening
+	// and the brake pauses campaigns for the last day.
+	offPlan := e.offPlan && (diff <= 0 || c.Platform == adpacer.VKAds || !e.endGame)
+	if !forced && !e.settingWindow(cp) && !offPlan {
 		// The platforms pace each day toward setting x the day's traffic,
 		// re-forecasting as the day goes; a plan-following change inside
 		// the day moves that target and the spend of the hours left (a
