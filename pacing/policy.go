@@ -93,7 +93,7 @@ func mergePlatformMap[V any](m, def map[adpacer.Platform]V) map[adpacer.Platform
 func DefaultPolicy() Policy {
 	return Policy{
 		MaxDataAge:    Duration(3 * time.Hour),
-		ReservePct:    0.2,
+		ReservePct:    0.15,
 		TolerancePct:  5,
 		MaxBidStepPct: 20,
 		BidCooldown:   Duration(24 * time.Hour), // a bid change needs a day of data before the next
