@@ -205,8 +205,18 @@ shutdown_timeout: %s
 			if code, body := httpGet(t, "http://"+addr+"/healthz"); code != 200 {
 				t.Errorf("/healthz = %d %s, want 200", code, body)
 			}
-			if code, body := httpGet(t, "http://"+addr+"/readyz"); code != 200 || !strings.Contains(body, `"name":"store_migrated","ok":true`) {
-				t.Errorf("/readyz = %d %s, want 200 with the store migrated", code, body)
+			// The telemetry server listens before the scheduler reports
+			// "running"; a readiness probe polls, and so does this test.
+			var ready int
+			var body string
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				ready, body = httpGet(t, "http://"+addr+"/readyz")
+				if ready == 200 || time.Now().After(deadline) {
+					break
+				}
+			}
+			if ready != 200 || !strings.Contains(body, `"name":"store_migrated","ok":true`) {
+				t.Errorf("/readyz = %d %s 10s after the server started, want 200 with the store migrated", ready, body)
 			}
 			out.wait(t, "the job to start", 20*time.Second, func(s string) bool { return s == "job started" })
 			_, metrics := httpGet(t, "http://"+addr+"/metrics")
