@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -225,33 +224,8 @@ const boardCardFields = "name,desc,idList,idLabels,idMembers,closed,due,dateLast
 // cards reads the board's cards with filter open or closed, newest first,
 // paging by 1000.
 func (k *boardKit) cards(ctx context.Context, filter string) ([]*boardCard, error) {
-	var out []*boardCard
-	before := ""
-	for {
-		q := url.Values{"fields": {boardCardFields}, "filter": {filter}, "limit": {strconv.Itoa(cardsPage)}}
-		if before != "" {
-			q.Set("before", before)
-		}
-		var page []*boardCard
-		if err := k.c.raw(ctx, fmt.Sprintf("%s cards of board %q", filter, k.boardID), http.MethodGet,
-			"boards/"+url.PathEscape(k.boardID)+"/cards", q, nil, 1, &page); err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if len(page) < cardsPage {
-			return out, nil
-		}
-		earliest := page[0].ID
-		for _, c := range page {
-			if c.ID < earliest {
-				earliest = c.ID
-			}
-		}
-		if before != "" && earliest >= before {
-			return nil, fmt.Errorf("trello: cards of board %q: paging did not move past %q", k.boardID, before)
-		}
-		before = earliest
-	}
+	q := url.Values{"fields": {boardCardFields}, "filter": {filter}}
+	return boardCards(ctx, k.c, k.boardID, fmt.Sprintf("%s cards of board %q", filter, k.boardID), q, func(c *boardCard) string { return c.ID })
 }
 
 // card reads one card; found is false when Trello says 404.

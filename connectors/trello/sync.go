@@ -301,28 +301,37 @@ type rawItem struct {
 // maximum limit).
 const cardsPage = 1000
 
-// allCards pages through a board's open cards the way adlio does (before =
-// the earliest id seen, until an empty page).
+// allCards pages through a board's open cards.
 func (s *BoardSync) allCards(ctx context.Context, boardID string) ([]*rawCard, error) {
-	var out []*rawCard
+	q := url.Values{"fields": {cardFields}, "customFieldItems": {"true"}, "filter": {"open"}}
+	return boardCards(ctx, s.c, boardID, fmt.Sprintf("cards of board %q", boardID), q, func(c *rawCard) string { return c.ID })
+}
+
+// boardCards pages through GET /boards/{id}/cards with query q the way
+// adlio does: before = the earliest id seen, until a short page. what names
+// the read in errors.
+func boardCards[T any](ctx context.Context, c *Client, boardID, what string, q url.Values, id func(T) string) ([]T, error) {
+	var out []T
 	before := ""
 	for {
-		q := url.Values{"fields": {cardFields}, "customFieldItems": {"true"}, "filter": {"open"}, "limit": {strconv.Itoa(cardsPage)}}
-		if before != "" {
-			q.Set("before", before)
+		pq := url.Values{"limit": {strconv.Itoa(cardsPage)}}
+		for k, v := range q {
+			pq[k] = v
 		}
-		var page []*rawCard
-		if err := s.c.raw(ctx, fmt.Sprintf("cards of board %q", boardID), http.MethodGet,
-			"boards/"+url.PathEscape(boardID)+"/cards", q, nil, 1, &page); err != nil {
+		if before != "" {
+			pq.Set("before", before)
+		}
+		var page []T
+		if err := c.raw(ctx, what, http.MethodGet, "boards/"+url.PathEscape(boardID)+"/cards", pq, nil, 1, &page); err != nil {
 			return nil, err
 		}
 		if len(page) == 0 {
 			return out, nil
 		}
-		earliest := page[0].ID
-		for _, c := range page {
-			if c.ID < earliest {
-				earliest = c.ID
+		earliest := id(page[0])
+		for _, card := range page {
+			if cid := id(card); cid < earliest {
+				earliest = cid
 			}
 		}
 		if before != "" && earliest >= before {

@@ -55,13 +55,7 @@ func (m *MemorySpend) Set(customerID string, campaignID int64, date string, hour
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := spendKey{customerID, campaignID, date}
-	d := m.days[k]
-	if d == nil {
-		d = &[24]Metrics{}
-		m.days[k] = d
-	}
-	d[hour] = v
+	*m.hour(customerID, campaignID, date, hour) = v
 }
 
 // Add accumulates into one hour (spend arriving during the hour).
@@ -71,13 +65,18 @@ func (m *MemorySpend) Add(customerID string, campaignID int64, date string, hour
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.hour(customerID, campaignID, date, hour).add(v)
+}
+
+// hour returns the metrics of one hour, creating the day; m.mu is held.
+func (m *MemorySpend) hour(customerID string, campaignID int64, date string, hour int) *Metrics {
 	k := spendKey{customerID, campaignID, date}
 	d := m.days[k]
 	if d == nil {
 		d = &[24]Metrics{}
 		m.days[k] = d
 	}
-	d[hour].add(v)
+	return &d[hour]
 }
 
 // Day implements SpendSource.

@@ -480,10 +480,7 @@ func (s *Store) saveSnapshots(ctx context.Context, tx *sql.Tx, sns []adpacer.Spe
 		return err
 	}
 	defer stmt.Close()
-	for i, sn := range sns {
-		if keys[sn.Campaign] == 0 {
-			return unknownCampaign(fmt.Sprintf("snapshots[%d].campaign", i), sn.Campaign)
-		}
+	for _, sn := range sns {
 		if _, err := stmt.ExecContext(ctx, string(sn.Campaign), sn.Day, sn.At.UnixMicro(), int64(sn.Cost)); err != nil {
 			return err
 		}
@@ -509,10 +506,7 @@ func (s *Store) saveAds(ctx context.Context, tx *sql.Tx, ads []adpacer.AdStatus,
 		return err
 	}
 	defer stmt.Close()
-	for i, a := range ads {
-		if keys[a.Campaign] == 0 {
-			return unknownCampaign(fmt.Sprintf("ads[%d].campaign", i), a.Campaign)
-		}
+	for _, a := range ads {
 		if _, err := stmt.ExecContext(ctx, string(a.Campaign), a.AdID, string(a.Status), a.Reason, usArg(a.At)); err != nil {
 			return err
 		}
