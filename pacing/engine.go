@@ -52,10 +52,13 @@ const (
 	// settings of only about what is left / kappa.
 	endGameDays = 2
 	// maxMarginGrowth bounds the unseen-spend margin sized for the next
-	// day's busiest hour at this multiple of the margin now (night hours
-	// are a small fraction of the peak; the margin stays a safety term,
-	// not a second reserve).
-	maxMarginGrowth = 4
+	// day's busiest hour at this multiple of the margin now, so it stays a
+	// safety term, not a second reserve. Ten covers a night hour against
+	// the morning peak: with four, the margin set at Moscow midnight on the
+	// period's last day grew past it by the morning, when Yandex settings
+	// can no longer be cut, and the brake paused the campaign that could
+	// give (S0, 20 seeds: 10 campaigns exhausted early at 4, 5 at 10).
+	maxMarginGrowth = 10
 	// cpaDeadband: CPA within this fraction of the target moves no bid;
 	// conversions are noisy and the bid that hits the target is near.
 	cpaDeadband = 0.08
