@@ -245,6 +245,7 @@ type campPlan struct {
 	desired  int64 // desired daily budget before the invariant
 	newBud   int64 // budget after the invariant (-1: leave as is)
 	pause    bool
+	park     bool // paused, with a cut that applies later (see park)
 	resume   bool
 	write    bool    // the budget change is sent (tolerance and edit rules passed)
 	cut      bool    // the invariant lowered the budget
@@ -911,44 +912,47 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 		}
 	}
 	// Resume engine-paused campaigns whose worst case fits with margin.
-	for i := range cps {
-		cp := &cps[i]
-		if !cp.control || cp.active {
-			continue
-		}
+	fits := func(cp *campPlan) bool {
+		return float64(total)+resumeMargin*float64(exposure(cp)) <= float64(capLeft)
+	}
+	tryResume := func(cp *campPlan) bool {
 		b := max(cp.desired, int64(pol.MinDailyBudget[cp.c.Platform]))
 		if b <= 0 {
-			continue
+			return false
 		}
 		cp.newBud = b
 		cp.resume = true
-		ex := exposure(cp)
-		if float64(total)+resumeMargin*float64(ex) <= float64(capLeft) {
-			total += ex
-			continue
+		if fits(cp) {
+			return true
 		}
-		if minB := int64(pol.MinDailyBudget[cp.c.Platform]); cp.agg.dayEnd >= e.lines[e.ix.lineOf[cp.ci]].end && b > minB {
-			// On the period's last platform day a paused campaign is
-			// resumed at the largest budget that fits with the margin:
-			// kept paused, it loses the whole day (exhausted early).
+		if minB := int64(pol.MinDailyBudget[cp.c.Platform]); e.lastDay(cp) && b > minB {
+			// On the period's last day a paused campaign is resumed at the
+			// largest budget that fits with the margin: kept paused, it
+			// loses the whole day (exhausted early).
 			lo, hi := minB, b
 			for hi-lo > int64(kopeck) {
 				mid := (lo + hi) / 2
 				cp.newBud = mid
-				if float64(total)+resumeMargin*float64(exposure(cp)) <= float64(capLeft) {
+				if fits(cp) {
 					lo = mid
 				} else {
 					hi = mid
 				}
 			}
 			cp.newBud = int64(adpacer.Micros(lo).FloorTo(kopeck))
-			if ex := exposure(cp); float64(total)+resumeMargin*float64(ex) <= float64(capLeft) {
-				total += ex
-				continue
+			if fits(cp) {
+				return true
 			}
 		}
 		cp.resume = false
 		cp.newBud = -1
+		return false
+	}
+	for i := range cps {
+		cp := &cps[i]
+		if cp.control && !cp.active && tryResume(cp) {
+			total += exposure(cp)
+		}
 	}
 	// Only changes that pass tolerance and edit rules are sent; the others
 	// keep the current setting, so the invariant is re-checked on what the
@@ -977,7 +981,77 @@ func (e *engine) enforce(line *Line, cps []campPlan, capLeft int64) int64 {
 		}
 	}
 	brake()
+	// On the last day a campaign that did not fit before the re-check
+	// rounds gets a second chance against what is actually sent: the
+	// first pass counted desired budgets the rounds then held back, and
+	// a campaign left paused there loses the rest of the period.
+	for i := range cps {
+		cp := &cps[i]
+		if !cp.control || cp.active || cp.resume || !e.lastDay(cp) || !tryResume(cp) {
+			continue
+		}
+		e.decideWrite(line, cp)
+		if !cp.write {
+			cp.newBud = -1
+		}
+		if !fits(cp) {
+			cp.resume, cp.write, cp.newBud = false, false, -1
+			continue
+		}
+		total += exposure(cp)
+	}
+	// Campaigns paused now, or still paused, get the cut that lets them
+	// resume later (see park).
+	for i := range cps {
+		cp := &cps[i]
+		if cp.control && (cp.pause && cp.active || !cp.active && !cp.resume) {
+			e.park(cp, float64(capLeft-total)/resumeMargin)
+		}
+	}
 	return total
+}
+
+// park sends a cut along with a pause where a cut takes effect only
+// later, so the campaign can resume at a budget that fits instead of
+// staying paused:
+//   - Yandex applies cuts from tomorrow: a campaign paused at its full
+//     budget could resume tomorrow only at that budget's worst case, which
+//     on the period's last day rarely fits. It is cut to the minimum for
+//     tomorrow and resumes there with a raise (which applies at once).
+//   - Google on the month's last day caps the rest of the month at the
+//     budget of an edit, but a cut counts only once confirmed (a write may
+//     fail). The cut to what fits the room left after the pause (room, in
+//     micros of worst case) is confirmed by the next decision, which can
+//     then resume it.
+func (e *engine) park(cp *campPlan, room float64) {
+	c := cp.c
+	if c.DailyBudget == nil || !e.canCut(cp) {
+		return
+	}
+	cur := int64(*c.DailyBudget)
+	minB := max(int64(e.pol.MinDailyBudget[c.Platform]), int64(kopeck))
+	v := int64(-1)
+	switch {
+	case c.Platform == adpacer.YandexDirect && cp.agg.dayEnd < e.lines[e.ix.lineOf[cp.ci]].end:
+		v = minB
+	case e.googleMonthEnd(cp) && room >= float64(max(minB, int64(adpacer.MicrosPerUnit))):
+		// No room, no resume: the cut would only be a write.
+		v = max(int64(adpacer.Micros(cp.today+int64(room)).FloorTo(kopeck)), minB)
+	}
+	if v < 0 || v >= cur || !cp.active && float64(cur-v) <= e.pol.TolerancePct/100*float64(cur) {
+		return // a paused campaign already parked is not edited again for noise
+	}
+	cp.park, cp.newBud, cp.write = true, v, true
+	cp.reason = "cut while paused by the brake: the platform applies it only later, so the campaign can then resume at a budget that fits"
+}
+
+// lastDay reports whether the campaign's line ends within a day or the
+// campaign is on the period's last platform day. Both count: the platform
+// day of a Google account east of Moscow ends hours before a Moscow period,
+// and its short day after that is the last platform day.
+func (e *engine) lastDay(cp *campPlan) bool {
+	end := e.lines[e.ix.lineOf[cp.ci]].end
+	return end-e.now <= daySec || cp.agg.dayEnd >= end
 }
 
 // restOfDay is the spend expected from the campaign until its platform
@@ -1120,9 +1194,12 @@ func (e *engine) emitActions(line *Line, cp *campPlan, tl *timeline, plan *Plan)
 		if cp.active {
 			e.addAction(plan, line, c, adpacer.Pause, nil, nil, cp, "emergency brake: the worst-case spend of today (overdelivery x budget, plus reporting lag) would exceed what is left of the line budget minus the reserve")
 		}
-		return
 	}
-	if !cp.active && !cp.resume {
+	if cp.park {
+		nb := adpacer.Micros(cp.newBud)
+		e.addAction(plan, line, c, adpacer.SetDailyBudget, &nb, c.DailyBudget, cp, cp.reason)
+	}
+	if cp.pause || !cp.active && !cp.resume {
 		return
 	}
 	if cp.newBud >= 0 && cp.write {
