@@ -5,7 +5,8 @@
 // five requests in flight per advertiser, per-item ActionResults, paging
 // with LimitedBy, the Reports 201 -> 202 -> 200 lifecycle with its queue and
 // rate limits, ad moderation transitions, the three-edits-a-day daily
-// budget rule, and fault hooks. Statistics come from a pluggable
+// budget rule, bid modifiers with their per-type value ranges, and fault
+// hooks. Statistics come from a pluggable
 // SpendSource so a simulator can drive the account.
 package yandexdirecttest
 
@@ -55,6 +56,10 @@ const (
 	CodeInvalidRequest    = 8000
 	CodeNotFound          = 8800
 	CodeTooManyObjects    = 9300
+	CodeSelectionTooWide  = 9301
+	CodeDuplicateObject   = 9800
+	CodeAlreadyExists     = 9801
+	CodeDuplicateElement  = 9802
 	CodeStrategyMismatch  = 9600
 )
 
@@ -108,7 +113,13 @@ var defaultCosts = map[string]Cost{
 	"ads.moderate":      {Call: 15},
 	"keywordbids.get":   {Call: 15, PerObject: 3, PerObjects: 2000},
 	"keywordbids.set":   {Call: 25, PerObject: 0},
-	"reports.get":       {},
+	// BidModifiers prices are not in the notes: inferred by analogy with
+	// Campaigns (get 10+1, set like update 10+3, add/delete like add 10+5).
+	"bidmodifiers.get":    {Call: 10, PerObject: 1},
+	"bidmodifiers.set":    {Call: 10, PerObject: 3},
+	"bidmodifiers.add":    {Call: 10, PerObject: 5},
+	"bidmodifiers.delete": {Call: 10, PerObject: 5},
+	"reports.get":         {},
 }
 
 const (
@@ -243,6 +254,8 @@ type Server struct {
 	order      []int64 // campaign ids in creation order
 	adOrder    []int64
 	adsByCamp  map[int64][]int64 // ad ids per campaign, in creation order
+	modifiers  map[int64]*BidModifier
+	modOrder   []int64 // bid modifier ids in creation order
 	nextID     int64
 	edits      map[editKey]int
 	calls      map[string]int
@@ -314,6 +327,7 @@ func newServer(opts Options) *Server {
 		campaigns:  map[int64]*campaign{},
 		ads:        map[int64]*ad{},
 		adsByCamp:  map[int64][]int64{},
+		modifiers:  map[int64]*BidModifier{},
 		nextID:     100000,
 		edits:      map[editKey]int{},
 		calls:      map[string]int{},
@@ -732,7 +746,7 @@ func route(path string) (version, service string, ok bool) {
 		return "", "", false
 	}
 	switch service {
-	case "campaigns", "ads", "keywordbids", "reports":
+	case "campaigns", "ads", "keywordbids", "bidmodifiers", "reports":
 		return version, service, true
 	}
 	return "", "", false
@@ -1007,6 +1021,14 @@ func (s *Server) run(version, service, method, login string, params json.RawMess
 		return s.adsGet(login, params)
 	case "ads.moderate":
 		return s.adsModerate(login, params, apply)
+	case "bidmodifiers.get":
+		return s.bidModifiersGet(login, params)
+	case "bidmodifiers.add":
+		return s.bidModifiersAdd(login, params, apply)
+	case "bidmodifiers.set":
+		return s.bidModifiersSet(login, params, apply)
+	case "bidmodifiers.delete":
+		return s.bidModifiersDelete(login, params, apply)
 	}
 	// Methods the fake does not model are refused as unknown.
 	return handled{}, &apiErr{CodeUnknownMethod, "Operation not found", "Method " + strconv.Quote(method) + " is not available in service " + service}
