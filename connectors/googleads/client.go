@@ -94,6 +94,7 @@ type Client struct {
 	maxOps               int
 	log                  *zap.Logger
 	now                  func() time.Time
+	alert                alertState
 }
 
 // New validates opts and builds a Client.
@@ -204,7 +205,7 @@ func (c *Client) url(method string) string {
 func (c *Client) post(ctx context.Context, method string, body []byte) (*http.Response, error) {
 	var lastTok string
 	for attempt := 0; ; attempt++ {
-		tok, err := c.ts.Token()
+		tok, err := c.token()
 		if err != nil {
 			return nil, fmt.Errorf("google ads %s: access token: %w", method, err)
 		}
@@ -223,6 +224,9 @@ func (c *Client) post(ctx context.Context, method string, body []byte) (*http.Re
 		if err != nil {
 			return nil, fmt.Errorf("google ads %s: %w", method, err)
 		}
+		if resp.StatusCode < 300 {
+			c.clearAuthAlert()
+		}
 		if resp.StatusCode != http.StatusUnauthorized || attempt > 0 {
 			return resp, nil
 		}
@@ -232,13 +236,14 @@ func (c *Client) post(ctx context.Context, method string, body []byte) (*http.Re
 		}
 		ae := parseErrorBody(resp.StatusCode, raw, resp.Header.Get("request-id"))
 		if !accessTokenProblem(ae) {
+			c.raiseAuth(ae)
 			return nil, adpacer.Terminal(fmt.Errorf("google ads %s: %w", method, ae))
 		}
 		lastTok = tok.AccessToken
 		if inv, ok := c.ts.(Invalidator); ok {
 			inv.Invalidate()
 		}
-		fresh, err := c.ts.Token()
+		fresh, err := c.token()
 		if err != nil {
 			return nil, fmt.Errorf("google ads %s: access token after 401: %w", method, err)
 		}
@@ -249,6 +254,7 @@ func (c *Client) post(ctx context.Context, method string, body []byte) (*http.Re
 				// expired; a revoked grant then surfaces as invalid_grant.
 				return nil, err
 			}
+			c.raiseAuth(ae)
 			return nil, adpacer.Terminal(err)
 		}
 	}
@@ -279,14 +285,17 @@ func drainClose(resp *http.Response) error {
 }
 
 // errorFrom reads a non-2xx response into an error, terminal when
-// retrying cannot help.
-func errorFrom(method string, resp *http.Response) error {
+// retrying cannot help; a terminal auth error raises the account's alert.
+func (c *Client) errorFrom(method string, resp *http.Response) error {
 	body, err := httpx.ReadBody(resp, maxErrorBody)
 	if err != nil {
 		return fmt.Errorf("google ads %s: HTTP %d: %w", method, resp.StatusCode, err)
 	}
 	ae := parseErrorBody(resp.StatusCode, body, resp.Header.Get("request-id"))
 	if ae.Terminal() {
+		if ae.Kind() == KindAuth {
+			c.raiseAuth(ae)
+		}
 		return adpacer.Terminal(fmt.Errorf("google ads %s: %w", method, ae))
 	}
 	return fmt.Errorf("google ads %s: %w", method, ae)
@@ -298,6 +307,9 @@ func errorFrom(method string, resp *http.Response) error {
 // callers must discard what they collected.
 func (c *Client) SearchStream(ctx context.Context, query string, fn func(row json.RawMessage) error) error {
 	const method = "googleAds:searchStream"
+	if err := c.stopped(); err != nil {
+		return fmt.Errorf("google ads %s: %w", method, err)
+	}
 	if err := c.budget.Reserve(OpSearch, 1); err != nil {
 		return fmt.Errorf("google ads %s: %w", method, err)
 	}
@@ -310,7 +322,7 @@ func (c *Client) SearchStream(ctx context.Context, query string, fn func(row jso
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return errorFrom(method, resp)
+		return c.errorFrom(method, resp)
 	}
 	defer resp.Body.Close()
 	dec := json.NewDecoder(io.LimitReader(resp.Body, maxStreamBody))
@@ -333,6 +345,9 @@ func (c *Client) SearchStream(ctx context.Context, query string, fn func(row jso
 			ae := batch.Error.apiError(batch.Error.Code, resp.Header.Get("request-id"))
 			ae.MidStream = true
 			if ae.Terminal() {
+				if ae.Kind() == KindAuth {
+					c.raiseAuth(ae)
+				}
 				return adpacer.Terminal(fmt.Errorf("google ads %s: %w", method, ae))
 			}
 			return fmt.Errorf("google ads %s: %w", method, ae)
@@ -354,6 +369,9 @@ func (c *Client) SearchStream(ctx context.Context, query string, fn func(row jso
 // never sent). Only the first page counts as an operation.
 func (c *Client) Search(ctx context.Context, query string, fn func(row json.RawMessage) error) error {
 	const method = "googleAds:search"
+	if err := c.stopped(); err != nil {
+		return fmt.Errorf("google ads %s: %w", method, err)
+	}
 	if err := c.budget.Reserve(OpSearch, 1); err != nil {
 		return fmt.Errorf("google ads %s: %w", method, err)
 	}
@@ -372,7 +390,7 @@ func (c *Client) Search(ctx context.Context, query string, fn func(row json.RawM
 			return err
 		}
 		if resp.StatusCode != http.StatusOK {
-			return errorFrom(method, resp)
+			return c.errorFrom(method, resp)
 		}
 		var out struct {
 			Results       []json.RawMessage `json:"results"`
@@ -430,6 +448,9 @@ func (c *Client) Mutate(ctx context.Context, service string, ops []Operation, va
 	if validateOnly {
 		kind = OpValidate
 	}
+	if err := c.stopped(); err != nil {
+		return MutateResult{}, fmt.Errorf("google ads %s: %w", method, err)
+	}
 	if err := c.budget.Reserve(kind, len(ops)); err != nil {
 		return MutateResult{}, fmt.Errorf("google ads %s: %w", method, err)
 	}
@@ -447,7 +468,7 @@ func (c *Client) Mutate(ctx context.Context, service string, ops []Operation, va
 		return MutateResult{}, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return MutateResult{}, errorFrom(method, resp)
+		return MutateResult{}, c.errorFrom(method, resp)
 	}
 	raw, err := httpx.ReadBody(resp, 64<<20)
 	if err != nil {
