@@ -167,8 +167,9 @@ func (s *Server) keywordBidsSet(login string, raw json.RawMessage, apply bool) (
 	now := s.clock.Now()
 	var h handled
 	results := make([]actionResult, 0, len(p.KeywordBids))
+	idx := s.keywordIndex(login)
 	for _, it := range p.KeywordBids {
-		r, evs := s.setBid(login, it, apply)
+		r, evs := s.setBid(login, it, idx, apply)
 		if r.Errors != nil {
 			h.failed++
 		} else {
@@ -184,39 +185,55 @@ func (s *Server) keywordBidsSet(login string, raw json.RawMessage, apply bool) (
 	return h, nil
 }
 
-func (s *Server) setBid(login string, it keywordBidItem, apply bool) (actionResult, []WriteEvent) {
-	kind := it.kind()
-	if kind == "" {
-		return errResult(4004, "Mutually exclusive parameters", "Give exactly one of KeywordId, AdGroupId or CampaignId"), nil
-	}
-	// Collect the targeted keywords.
-	type ref struct {
-		c *campaign
-		i int
-	}
-	var targets []ref
-	var id int64
+// keywordRef is one keyword of a campaign.
+type keywordRef struct {
+	c *campaign
+	i int
+}
+
+// keywordIndex maps an advertiser's campaign, group and keyword ids to
+// their keywords, in campaign creation then keyword order. Built once per
+// KeywordBids.set: a call may name 10,000 keywords, and scanning every
+// keyword per item would make the fake quadratic.
+type keywordIndex struct {
+	byCampaign, byGroup, byKeyword map[int64][]keywordRef
+}
+
+func (s *Server) keywordIndex(login string) keywordIndex {
+	idx := keywordIndex{map[int64][]keywordRef{}, map[int64][]keywordRef{}, map[int64][]keywordRef{}}
 	for _, cid := range s.order {
 		c := s.campaigns[cid]
 		if c.Login != login {
 			continue
 		}
 		for i, k := range c.keywords {
-			switch {
-			case kind == "CampaignId" && c.ID == *it.CampaignID,
-				kind == "AdGroupId" && k.adGroup == *it.AdGroupID,
-				kind == "KeywordId" && k.id == *it.KeywordID:
-				targets = append(targets, ref{c, i})
-			}
+			r := keywordRef{c, i}
+			idx.byCampaign[c.ID] = append(idx.byCampaign[c.ID], r)
+			idx.byGroup[k.adGroup] = append(idx.byGroup[k.adGroup], r)
+			idx.byKeyword[k.id] = append(idx.byKeyword[k.id], r)
 		}
 	}
+	return idx
+}
+
+func (s *Server) setBid(login string, it keywordBidItem, idx keywordIndex, apply bool) (actionResult, []WriteEvent) {
+	kind := it.kind()
+	if kind == "" {
+		return errResult(4004, "Mutually exclusive parameters", "Give exactly one of KeywordId, AdGroupId or CampaignId"), nil
+	}
+	// Collect the targeted keywords.
+	var targets []keywordRef
+	var id int64
 	switch kind {
 	case "CampaignId":
 		id = *it.CampaignID
+		targets = idx.byCampaign[id]
 	case "AdGroupId":
 		id = *it.AdGroupID
+		targets = idx.byGroup[id]
 	default:
 		id = *it.KeywordID
+		targets = idx.byKeyword[id]
 	}
 	if len(targets) == 0 {
 		return errResult(CodeNotFound, "Object not found", kind+" "+strconv.FormatInt(id, 10)+" not found"), nil

@@ -348,3 +348,64 @@ func TestFakeFaultHooks(t *testing.T) {
 		t.Fatalf("calls = %d, want 4", n)
 	}
 }
+
+// Checklist 6.1.5: KeywordBids.set takes at most 10,000 keywords (or 1000
+// groups) per call; one more is request error 9300 and no bid changes.
+func TestFakeKeywordBidsSetKeywordLimit(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	camp := e.fake.AddCampaign(login, yandexdirecttest.Campaign{Keywords: 10001, SearchBid: 10_000_000})
+	url := e.fake.URL() + "/json/v5/keywordbids"
+	var kws []int64
+	for offset := 0; ; {
+		r := post(t, url, authHdr(), `{"method":"get","params":{"SelectionCriteria":{"CampaignIds":[`+fmtInt(camp)+`]},"FieldNames":["KeywordId"],"Page":{"Limit":10000,"Offset":`+fmtInt(int64(offset))+`}}}`)
+		var page []struct{ KeywordId int64 }
+		if err := jsonUnmarshal(r.env.Result["KeywordBids"], &page); err != nil {
+			t.Fatalf("get: %v %s", err, r.body)
+		}
+		for _, k := range page {
+			kws = append(kws, k.KeywordId)
+		}
+		if len(r.env.Result["LimitedBy"]) == 0 {
+			break
+		}
+		offset += len(page)
+	}
+	if len(kws) != 10001 {
+		t.Fatalf("read %d keywords, want 10001", len(kws))
+	}
+	set := func(ids []int64) rawResp {
+		items := make([]string, len(ids))
+		for i, id := range ids {
+			items[i] = `{"KeywordId":` + fmtInt(id) + `,"SearchBid":20000000}`
+		}
+		return post(t, url, authHdr(), `{"method":"set","params":{"KeywordBids":[`+strings.Join(items, ",")+`]}}`)
+	}
+	if r := set(kws); r.code() != 9300 {
+		t.Fatalf("10,001 keywords: code %d, want 9300", r.code())
+	}
+	for _, b := range e.fake.KeywordBids(camp) {
+		if b != 10_000_000 {
+			t.Fatalf("a refused call changed a bid to %d", b)
+		}
+	}
+	groups := make([]string, 1001)
+	for i := range groups {
+		groups[i] = `{"AdGroupId":` + fmtInt(int64(i+1)) + `,"SearchBid":20000000}`
+	}
+	if r := post(t, url, authHdr(), `{"method":"set","params":{"KeywordBids":[`+strings.Join(groups, ",")+`]}}`); r.code() != 9300 {
+		t.Fatalf("1001 groups: code %d, want 9300", r.code())
+	}
+	r := set(kws[:10000])
+	if r.code() != 0 || strings.Contains(string(r.body), "Errors") {
+		t.Fatalf("10,000 keywords must be accepted: %.300s", r.body)
+	}
+	changed := 0
+	for _, b := range e.fake.KeywordBids(camp) {
+		if b == 20_000_000 {
+			changed++
+		}
+	}
+	if changed != 10000 {
+		t.Fatalf("%d bids changed, want 10000", changed)
+	}
+}
