@@ -24,8 +24,11 @@ import (
 const cardFields = "name,desc,idList,idLabels,idMembers,due,dueComplete,dateLastActivity,closed,shortUrl,idBoard"
 
 // cardActionTypes are the board actions that change a card adpacer keeps.
+// deleteCard and moveCardFromBoard name cards that left the board: they are
+// read like the others, and a 404 or another board's id marks them gone.
 const cardActionTypes = "createCard,copyCard,convertToCardFromCheckItem,emailCard,moveCardToBoard,updateCard," +
-	"addLabelToCard,removeLabelFromCard,addMemberToCard,removeMemberFromCard,updateCustomFieldItem"
+	"addLabelToCard,removeLabelFromCard,addMemberToCard,removeMemberFromCard,updateCustomFieldItem," +
+	"deleteCard,moveCardFromBoard"
 
 // SyncOptions configure a BoardSync.
 type SyncOptions struct {
@@ -37,7 +40,16 @@ type SyncOptions struct {
 	// MaxChangedCards: above this many changed cards a full pull is cheaper
 	// than fetching them ten per /batch request (default 300).
 	MaxChangedCards int
-	Logger          *zap.Logger
+	// KnownCards returns the cards the store holds for a board (the
+	// daemon passes store.Store's Cards). The store only upserts, so a
+	// card Trello deleted, or moved to a board this sync does not pull,
+	// would stay open there forever: with KnownCards, every full pull (and
+	// an incremental one that sees such a card) sends the store's copy of
+	// each such card back with Closed=true. Without it, archived cards are
+	// still learned (a full pull reads open and closed cards) but deleted
+	// and moved-away ones are not.
+	KnownCards func(ctx context.Context, boardID string) ([]adpacer.Card, error)
+	Logger     *zap.Logger
 }
 
 // BoardSync pulls boards incrementally and implements connectors.BoardSource.
@@ -45,7 +57,9 @@ type SyncOptions struct {
 // /batch route per cycle; a changed board costs its lists, labels, members
 // and custom-field definitions plus only the cards named by its actions
 // since the last pull. Cursors are kept in memory: after a restart the
-// first pull of each board is full.
+// first pull of each board is full. A full pull reads closed cards too, so
+// a card archived while the daemon was down is stored closed; see
+// SyncOptions.KnownCards for cards deleted or moved away.
 type BoardSync struct {
 	c    *Client
 	opts SyncOptions
@@ -119,6 +133,7 @@ func (s *BoardSync) PullBoards(ctx context.Context) ([]adpacer.BoardBatch, error
 		return nil, fmt.Errorf("trello: read board heads: %w", err)
 	}
 	var out []adpacer.BoardBatch
+	var gone [][]adpacer.Card // per batch in out
 	next := map[string]boardCursor{}
 	for i, id := range s.opts.Boards {
 		h := heads[i]
@@ -135,7 +150,7 @@ func (s *BoardSync) PullBoards(ctx context.Context) ([]adpacer.BoardBatch, error
 		if !full && head.DateLastActivity.Equal(cur.lastActivity) {
 			continue
 		}
-		batch, wasFull, err := s.pullBoard(ctx, head, cur, full)
+		batch, left, wasFull, err := s.pullBoard(ctx, head, cur, full)
 		if err != nil {
 			return nil, err
 		}
@@ -145,6 +160,24 @@ func (s *BoardSync) PullBoards(ctx context.Context) ([]adpacer.BoardBatch, error
 		}
 		next[id] = nc
 		out = append(out, batch)
+		gone = append(gone, left)
+	}
+	// A card that left one pulled board for another is in that board's
+	// batch: closing it here too would undo the move when the batches are
+	// stored in order.
+	pulled := map[string]bool{}
+	for _, b := range out {
+		for _, c := range b.Cards {
+			pulled[c.ID] = true
+		}
+	}
+	for i := range out {
+		for _, c := range gone[i] {
+			if !pulled[c.ID] {
+				out[i].Cards = append(out[i].Cards, c)
+			}
+		}
+		sort.Slice(out[i].Cards, func(a, b int) bool { return out[i].Cards[a].ID < out[i].Cards[b].ID })
 	}
 	for id, c := range next {
 		s.cursors[id] = c
@@ -160,46 +193,50 @@ func (s *BoardSync) ForgetCursors() {
 	s.cursors = map[string]boardCursor{}
 }
 
-func (s *BoardSync) pullBoard(ctx context.Context, head boardHead, cur boardCursor, full bool) (adpacer.BoardBatch, bool, error) {
+// pullBoard reads one board. gone are the store's copies, closed, of cards
+// that left the board (deleted or moved to another board); PullBoards adds
+// them to the batch unless another board's batch holds them.
+func (s *BoardSync) pullBoard(ctx context.Context, head boardHead, cur boardCursor, full bool) (batch adpacer.BoardBatch, gone []adpacer.Card, wasFull bool, err error) {
 	b := func() *trello.Board { return s.c.board(ctx, head.ID) }
-	batch := adpacer.BoardBatch{Board: adpacer.Board{ID: head.ID, Name: head.Name, Closed: head.Closed}}
+	batch = adpacer.BoardBatch{Board: adpacer.Board{ID: head.ID, Name: head.Name, Closed: head.Closed}}
 
 	lists, err := b().GetLists(trello.Arguments{"filter": "all"})
 	if err != nil {
-		return batch, false, s.c.wrap(fmt.Sprintf("lists of board %q", head.ID), err)
+		return batch, nil, false, s.c.wrap(fmt.Sprintf("lists of board %q", head.ID), err)
 	}
 	for _, l := range lists {
 		batch.Lists = append(batch.Lists, adpacer.List{ID: l.ID, BoardID: head.ID, Name: l.Name, Closed: l.Closed, Pos: float64(l.Pos)})
 	}
 	labels, err := b().GetLabels()
 	if err != nil {
-		return batch, false, s.c.wrap(fmt.Sprintf("labels of board %q", head.ID), err)
+		return batch, nil, false, s.c.wrap(fmt.Sprintf("labels of board %q", head.ID), err)
 	}
 	for _, l := range labels {
 		batch.Labels = append(batch.Labels, adpacer.Label{ID: l.ID, BoardID: head.ID, Name: l.Name, Color: l.Color})
 	}
 	members, err := b().GetMembers()
 	if err != nil {
-		return batch, false, s.c.wrap(fmt.Sprintf("members of board %q", head.ID), err)
+		return batch, nil, false, s.c.wrap(fmt.Sprintf("members of board %q", head.ID), err)
 	}
 	for _, m := range members {
 		batch.Members = append(batch.Members, adpacer.Member{ID: m.ID, Username: m.Username, FullName: m.FullName})
 	}
 	defs, err := b().GetCustomFields()
 	if err != nil {
-		return batch, false, s.c.wrap(fmt.Sprintf("custom fields of board %q", head.ID), err)
+		return batch, nil, false, s.c.wrap(fmt.Sprintf("custom fields of board %q", head.ID), err)
 	}
 
 	var cards []*rawCard
+	var left []string // ids of cards that left the board
 	if !full {
 		ids, complete, err := s.changedCards(ctx, head.ID, cur.lastActivity)
 		if err != nil {
-			return batch, false, err
+			return batch, nil, false, err
 		}
 		if complete && len(ids) <= s.opts.MaxChangedCards {
-			cards, err = s.fetchCards(ctx, head.ID, ids)
+			cards, left, err = s.fetchCards(ctx, head.ID, ids)
 			if err != nil {
-				return batch, false, err
+				return batch, nil, false, err
 			}
 		} else {
 			full = true
@@ -207,14 +244,57 @@ func (s *BoardSync) pullBoard(ctx context.Context, head boardHead, cur boardCurs
 	}
 	if full {
 		if cards, err = s.allCards(ctx, head.ID); err != nil {
-			return batch, false, err
+			return batch, nil, false, err
 		}
 	}
+	seen := make(map[string]bool, len(cards))
 	for _, c := range cards {
 		batch.Cards = append(batch.Cards, toCard(head.ID, c, defs))
+		seen[c.ID] = true
 	}
 	sort.Slice(batch.Cards, func(i, j int) bool { return batch.Cards[i].ID < batch.Cards[j].ID })
-	return batch, full, nil
+	if full || len(left) > 0 {
+		if gone, err = s.goneCards(ctx, head.ID, full, seen, left); err != nil {
+			return batch, nil, false, err
+		}
+	}
+	return batch, gone, full, nil
+}
+
+// goneCards returns the store's open cards of the board that left it, as
+// the store holds them but closed: after a full pull, every one the pull
+// did not list (it listed open and closed cards, so only deleted and
+// moved-away cards are missing); after an incremental pull, those in left.
+// The store's copy is sent rather than an id alone because the store
+// upserts whole cards: a bare {ID, Closed} would blank the name and list
+// the hours report still shows for time logged on the card.
+func (s *BoardSync) goneCards(ctx context.Context, boardID string, full bool, seen map[string]bool, left []string) ([]adpacer.Card, error) {
+	if s.opts.KnownCards == nil {
+		return nil, nil
+	}
+	known, err := s.opts.KnownCards(ctx, boardID)
+	if err != nil {
+		return nil, fmt.Errorf("trello: stored cards of board %q: %w", boardID, err)
+	}
+	leftSet := make(map[string]bool, len(left))
+	for _, id := range left {
+		leftSet[id] = true
+	}
+	var out []adpacer.Card
+	for _, c := range known {
+		if c.Closed || (c.BoardID != "" && c.BoardID != boardID) || seen[c.ID] {
+			continue
+		}
+		if full || leftSet[c.ID] {
+			c.Closed, c.BoardID = true, boardID
+			out = append(out, c)
+		}
+	}
+	if len(out) > 0 {
+		s.opts.Logger.Info("cards left the board; closing them in the store",
+			zap.String("board", boardID), zap.Int("cards", len(out)), zap.Bool("full", full))
+	}
+	return out, nil
 }
 
 // changedCards lists the cards named by board actions after since. complete
@@ -238,38 +318,52 @@ func (s *BoardSync) changedCards(ctx context.Context, boardID string, since time
 	return ids, len(actions) < 1000, nil
 }
 
-// fetchCards reads cards ten per /batch request. A card deleted since its
-// action (404) is skipped: Trello deletes are final and the store keeps
-// what it last saw.
-func (s *BoardSync) fetchCards(ctx context.Context, boardID string, ids []string) ([]*rawCard, error) {
+// fetchCards reads cards ten per /batch request. left names the cards that
+// are no longer on the board: deleted (404; Trello deletes are final) or
+// moved to a board this sync does not pull. A card moved to a pulled board
+// is that board's to report.
+func (s *BoardSync) fetchCards(ctx context.Context, boardID string, ids []string) (out []*rawCard, left []string, err error) {
 	routes := make([]string, len(ids))
 	for i, id := range ids {
 		routes[i] = "/cards/" + url.PathEscape(id) + "?customFieldItems=true&fields=" + cardFields
 	}
 	res, err := s.c.Batch(ctx, routes)
 	if err != nil {
-		return nil, fmt.Errorf("trello: changed cards of board %q: %w", boardID, err)
+		return nil, nil, fmt.Errorf("trello: changed cards of board %q: %w", boardID, err)
 	}
-	var out []*rawCard
 	for i, r := range res {
 		switch r.Status {
 		case http.StatusOK:
 		case http.StatusNotFound:
 			s.opts.Logger.Debug("changed card is gone", zap.String("board", boardID), zap.String("card", ids[i]))
+			left = append(left, ids[i])
 			continue
 		default:
-			return nil, fmt.Errorf("trello: card %q of board %q: HTTP %d: %s", ids[i], boardID, r.Status, s.c.scrub(string(r.Body)))
+			return nil, nil, fmt.Errorf("trello: card %q of board %q: HTTP %d: %s", ids[i], boardID, r.Status, s.c.scrub(string(r.Body)))
 		}
 		var c rawCard
 		if err := json.Unmarshal(r.Body, &c); err != nil {
-			return nil, fmt.Errorf("trello: decode card %q of board %q: %w", ids[i], boardID, err)
+			return nil, nil, fmt.Errorf("trello: decode card %q of board %q: %w", ids[i], boardID, err)
 		}
 		if c.IDBoard != "" && c.IDBoard != boardID {
-			continue // moved to another board; that board's pull owns it now
+			if !s.pulls(c.IDBoard) {
+				left = append(left, c.ID)
+			}
+			continue
 		}
 		out = append(out, &c)
 	}
-	return out, nil
+	return out, left, nil
+}
+
+// pulls reports whether boardID is one of the boards this sync pulls.
+func (s *BoardSync) pulls(boardID string) bool {
+	for _, id := range s.opts.Boards {
+		if id == boardID {
+			return true
+		}
+	}
+	return false
 }
 
 // rawCard is a card as Trello sends it. Cards are read with raw HTTP
@@ -301,9 +395,13 @@ type rawItem struct {
 // maximum limit).
 const cardsPage = 1000
 
-// allCards pages through a board's open cards.
+// allCards pages through a board's cards, open and archived: the store only
+// upserts, so a card archived while no incremental pull saw it (the daemon
+// was down, or the action feed was cut) is marked closed only if a full
+// pull returns it. Archived cards cost pages (1000 per request), not
+// requests per card.
 func (s *BoardSync) allCards(ctx context.Context, boardID string) ([]*rawCard, error) {
-	q := url.Values{"fields": {cardFields}, "customFieldItems": {"true"}, "filter": {"open"}}
+	q := url.Values{"fields": {cardFields}, "customFieldItems": {"true"}, "filter": {"all"}}
 	return boardCards(ctx, s.c, boardID, fmt.Sprintf("cards of board %q", boardID), q, func(c *rawCard) string { return c.ID })
 }
 

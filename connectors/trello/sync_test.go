@@ -1,10 +1,13 @@
 package trello
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors/trello/trellotest"
+	"github.com/adpacer/adpacer/store/sqlite"
 )
 
 func TestSyncLargeBoardStaysUnderTokenLimit(t *testing.T) {
@@ -109,10 +112,18 @@ func TestSyncLargeBoardStaysUnderTokenLimit(t *testing.T) {
 	if got, err := s.PullBoards(ctx); err != nil || len(got) != 1 || len(got[0].Cards) != 1 || got[0].Cards[0].ID != cards[12].ID {
 		t.Fatalf("pull after the fault: %v %+v", err, got)
 	}
-	// The caller could not store it: ForgetCursors brings a full pull.
+	// The caller could not store it: ForgetCursors brings a full pull, which
+	// lists the archived card too (closed), so the store learns of archives
+	// it missed.
 	s.ForgetCursors()
-	if got, err := s.PullBoards(ctx); err != nil || len(got) != 1 || len(got[0].Cards) != 2000 {
-		t.Fatalf("pull after ForgetCursors: %v", err)
+	again, err := s.PullBoards(ctx)
+	if err != nil || len(again) != 1 || len(again[0].Cards) != 2001 {
+		t.Fatalf("pull after ForgetCursors: %v %d batches", err, len(again))
+	}
+	for _, c := range again[0].Cards {
+		if c.Closed != (c.ID == cards[11].ID) {
+			t.Errorf("full pull: card %s closed = %v", c.Name, c.Closed)
+		}
 	}
 }
 
@@ -156,5 +167,191 @@ func TestSyncCustomFieldKinds(t *testing.T) {
 	items, err := e.c.CustomFieldItems(ctx, ids[0])
 	if err != nil || len(items) != 5 {
 		t.Fatalf("CustomFieldItems: %v %d", err, len(items))
+	}
+}
+
+// openStore opens a migrated SQLite store, the daemon's default, so the
+// sync tests check what the store ends up holding, not only the batches.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(ctxT(t), filepath.Join(t.TempDir(), "adpacer.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// pullAndSave runs one PullBoards and stores its batches in order, as the
+// daemon's board job does.
+func pullAndSave(t *testing.T, s *BoardSync, st *sqlite.Store) []adpacer.BoardBatch {
+	t.Helper()
+	batches, err := s.PullBoards(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range batches {
+		if err := st.SaveBoardBatch(ctxT(t), "trello", b, adpacer.Cursor{Value: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return batches
+}
+
+func storedCards(t *testing.T, st *sqlite.Store) map[string]adpacer.Card {
+	t.Helper()
+	cards, err := st.Cards(ctxT(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]adpacer.Card{}
+	for _, c := range cards {
+		out[c.ID] = c
+	}
+	return out
+}
+
+// Cards that leave a board while the daemon is down (archived, deleted,
+// moved to a board it does not pull) are closed in the store by the first
+// full pull after the restart; a card moved to a pulled board stays open
+// there. The closed copies keep their name and list.
+func TestFullSyncClosesCardsThatLeftWhileDown(t *testing.T) {
+	e := newEnv(t, trellotest.Options{})
+	a := e.fake.CreateBoard(trellotest.BoardSpec{Name: "Bank project", Lists: []string{"To do", "Done"}, Members: []string{"anna"}})
+	b := e.fake.CreateBoard(trellotest.BoardSpec{Name: "Bank project 2", Lists: []string{"Inbox"}, Members: []string{"anna"}})
+	other := e.fake.CreateBoard(trellotest.BoardSpec{Name: "Another client", Lists: []string{"Inbox"}, Members: []string{"anna"}})
+	ids, err := e.fake.AddCards(a.Lists["To do"], "task", 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archived, deleted, movedAway, movedToB, kept := ids[0], ids[1], ids[2], ids[3], ids[4]
+	st := openStore(t)
+	// B first: its batch is stored before A's, so closing the card that
+	// moved to B in A's batch would undo the move.
+	opts := SyncOptions{Boards: []string{b.ID, a.ID}, KnownCards: st.Cards}
+	first, err := NewBoardSync(e.c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pullAndSave(t, first, st)
+	if got := storedCards(t, st); len(got) != 6 || got[archived].Closed {
+		t.Fatalf("first pull stored %d cards (%+v)", len(got), got[archived])
+	}
+
+	// The daemon is down while people work on the boards.
+	e.clock.Advance(time.Hour)
+	if err := e.fake.ArchiveCard(archived, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fake.DeleteCard(deleted, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fake.MoveCardToBoard(movedAway, other.ID, "Inbox", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fake.MoveCardToBoard(movedToB, b.ID, "Inbox", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+
+	restarted, err := NewBoardSync(e.c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := pullAndSave(t, restarted, st)
+	inBatch := map[string]adpacer.Card{}
+	for _, bb := range batches {
+		for _, c := range bb.Cards {
+			if bb.Board.ID == a.ID {
+				inBatch[c.ID] = c
+			}
+		}
+	}
+	for _, id := range []string{archived, deleted, movedAway} {
+		if c, ok := inBatch[id]; !ok || !c.Closed {
+			t.Errorf("board A batch: card %s present %v closed %v, want closed", id, ok, c.Closed)
+		}
+	}
+	if _, ok := inBatch[movedToB]; ok {
+		t.Errorf("board A batch holds the card moved to the pulled board B")
+	}
+	got := storedCards(t, st)
+	for _, id := range []string{archived, deleted, movedAway} {
+		c := got[id]
+		if !c.Closed || c.BoardID != a.ID || c.Name == "" || c.ListID != a.Lists["To do"] {
+			t.Errorf("stored card %s: %+v; want closed on board A with its name and list kept", id, c)
+		}
+	}
+	if c := got[movedToB]; c.Closed || c.BoardID != b.ID || c.ListID != b.Lists["Inbox"] {
+		t.Errorf("card moved to board B stored as %+v; want open on B", c)
+	}
+	if c := got[kept]; c.Closed {
+		t.Errorf("untouched card closed: %+v", c)
+	}
+
+	// Without KnownCards a full pull still learns the archived card.
+	plain, err := NewBoardSync(e.c, SyncOptions{Boards: []string{a.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := plain.PullBoards(ctxT(t))
+	if err != nil || len(out) != 1 {
+		t.Fatalf("pull without KnownCards: %v %d", err, len(out))
+	}
+	closed := map[string]bool{}
+	for _, c := range out[0].Cards {
+		closed[c.ID] = c.Closed
+	}
+	if !closed[archived] || closed[kept] {
+		t.Errorf("pull without KnownCards: archived closed %v, kept closed %v", closed[archived], closed[kept])
+	}
+}
+
+// While the daemon runs, an incremental pull closes a card deleted or
+// moved away since the last pull, from the action feed alone.
+func TestIncrementalSyncClosesDeletedAndMovedAwayCards(t *testing.T) {
+	e := newEnv(t, trellotest.Options{})
+	a := e.fake.CreateBoard(trellotest.BoardSpec{Name: "Bank project", Lists: []string{"To do"}, Members: []string{"anna"}})
+	other := e.fake.CreateBoard(trellotest.BoardSpec{Name: "Another client", Lists: []string{"Inbox"}, Members: []string{"anna"}})
+	ids, err := e.fake.AddCards(a.Lists["To do"], "task", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	s, err := NewBoardSync(e.c, SyncOptions{Boards: []string{a.ID}, KnownCards: st.Cards})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pullAndSave(t, s, st)
+	e.clock.Advance(time.Minute)
+	if err := e.fake.DeleteCard(ids[0], "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fake.MoveCardToBoard(ids[1], other.ID, "Inbox", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	e.fake.ResetStats()
+	batches := pullAndSave(t, s, st)
+	if len(batches) != 1 || len(batches[0].Cards) != 2 {
+		t.Fatalf("incremental pull: %+v", batches)
+	}
+	t.Logf("incremental pull of a deleted and a moved card: %d requests", e.fake.Stats().Requests)
+	if n := e.fake.Stats().Requests; n > 8 {
+		t.Errorf("incremental pull used %d requests, want <= 8 (it must not fall back to a full pull)", n)
+	}
+	got := storedCards(t, st)
+	for _, id := range ids[:2] {
+		if c := got[id]; !c.Closed || c.Name == "" {
+			t.Errorf("card %s stored as %+v; want closed with its name", id, c)
+		}
+	}
+	for _, id := range ids[2:] {
+		if got[id].Closed {
+			t.Errorf("untouched card %s closed", id)
+		}
 	}
 }

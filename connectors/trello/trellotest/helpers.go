@@ -213,6 +213,66 @@ func (s *Server) ArchiveCard(cardID, username string) error {
 	return nil
 }
 
+// DeleteCard deletes a card as a member, recording deleteCard on its board
+// as the API route does.
+func (s *Server) DeleteCard(cardID, username string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.actor(username)
+	if err != nil {
+		return err
+	}
+	c := s.cards[cardID]
+	if c == nil {
+		return fmt.Errorf("trellotest: no card %q", cardID)
+	}
+	b := s.boards[c.BoardID]
+	delete(s.cards, c.ID)
+	b.Cards = slices.DeleteFunc(b.Cards, func(id string) bool { return id == c.ID })
+	s.record("deleteCard", m.ID, b, nil, map[string]any{"card": map[string]any{"id": c.ID, "idShort": c.IDShort, "shortLink": shortLink(c.ID)},
+		"list": listRef(s.lists[c.ListID])})
+	return nil
+}
+
+// MoveCardToBoard moves a card to a list (by name or id) of another board
+// as a member, the way Trello's "Move card" does: moveCardFromBoard is
+// recorded on the old board and moveCardToBoard on the new one; labels,
+// members and custom-field values that belong to the old board are dropped.
+func (s *Server) MoveCardToBoard(cardID, boardID, listName, username string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.actor(username)
+	if err != nil {
+		return err
+	}
+	c := s.cards[cardID]
+	if c == nil {
+		return fmt.Errorf("trellotest: no card %q", cardID)
+	}
+	from, to := s.boards[c.BoardID], s.boards[boardID]
+	if to == nil || to == from {
+		return fmt.Errorf("trellotest: no other board %q", boardID)
+	}
+	var dest *list
+	for _, id := range to.Lists {
+		if l := s.lists[id]; l.Name == listName || l.ID == listName {
+			dest = l
+		}
+	}
+	if dest == nil {
+		return fmt.Errorf("trellotest: board %q has no list %q", boardID, listName)
+	}
+	from.Cards = slices.DeleteFunc(from.Cards, func(id string) bool { return id == c.ID })
+	to.Cards = append(to.Cards, c.ID)
+	c.BoardID, c.ListID = to.ID, dest.ID
+	c.Labels = slices.DeleteFunc(c.Labels, func(id string) bool { return s.labels[id].BoardID != to.ID })
+	c.Members = slices.DeleteFunc(c.Members, func(id string) bool { return !slices.Contains(to.Members, id) })
+	c.Items = map[string]*cfItem{}
+	s.record("moveCardFromBoard", m.ID, from, c, map[string]any{"boardTarget": map[string]any{"id": to.ID}, "list": listRef(dest)})
+	s.record("moveCardToBoard", m.ID, to, c, map[string]any{"boardSource": map[string]any{"id": from.ID}, "list": listRef(dest)})
+	return nil
+}
+
 // AddLabel puts a board label (by name) on a card as a member, creating
 // the label when the board lacks it.
 func (s *Server) AddLabel(cardID, labelName, username string) error {
