@@ -91,13 +91,14 @@ func TestFakeUnitsAccountingAndRefill(t *testing.T) {
 	}
 }
 
-// Checklist 6.1 item 3: the 6th simultaneous request gets 506.
-func TestFakeConcurrencyLimit(t *testing.T) {
-	e := newEnv(t, yandexdirecttest.Options{})
+// sixthConcurrent sends six slow requests at once and returns the
+// answers: the 6th starts only once five are in flight.
+func sixthConcurrent(t *testing.T, e *env) []rawResp {
+	t.Helper()
 	e.fake.SetFaults(yandexdirecttest.Faults{Latency: time.Second})
 	var wg sync.WaitGroup
-	codes := make([]int, 6)
-	for i := range codes {
+	out := make([]rawResp, 6)
+	for i := range out {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -108,17 +109,44 @@ func TestFakeConcurrencyLimit(t *testing.T) {
 					time.Sleep(5 * time.Millisecond)
 				}
 			}
-			codes[i] = post(t, e.fake.URL()+"/json/v5/campaigns", authHdr(), `{"method":"get","params":{"SelectionCriteria":{},"FieldNames":["Id"]}}`).code()
+			out[i] = post(t, e.fake.URL()+"/json/v5/campaigns", authHdr(), `{"method":"get","params":{"SelectionCriteria":{},"FieldNames":["Id"]}}`)
 		}()
 	}
 	wg.Wait()
-	for i, c := range codes[:5] {
-		if c != 0 {
-			t.Fatalf("request %d: code %d, want success", i, c)
+	return out
+}
+
+// Checklist 6.1 item 3: the 6th simultaneous request gets 506, and the
+// refusal is charged as an error: 20 points (api-notes §1.4).
+func TestFakeConcurrencyLimit(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	e.fake.SetUnits(login, 1000, 64000)
+	resp := sixthConcurrent(t, e)
+	for i, r := range resp[:5] {
+		if r.code() != 0 {
+			t.Fatalf("request %d: code %d, want success", i, r.code())
 		}
 	}
-	if codes[5] != 506 {
-		t.Fatalf("6th request: code %d, want 506", codes[5])
+	if resp[5].code() != 506 {
+		t.Fatalf("6th request: code %d, want 506", resp[5].code())
+	}
+	if u := resp[5].header.Get("Units"); !strings.HasPrefix(u, "20/") {
+		t.Fatalf("506 Units = %q, want 20 spent", u)
+	}
+	// Five gets of no campaigns at 10 each, and the 506 at 20.
+	if got := e.fake.Units(login).Remaining; got != 1000-5*10-20 {
+		t.Fatalf("remaining %d, want %d", got, 1000-5*10-20)
+	}
+}
+
+// ConcurrencyErrorCost makes the 506 price configurable (the figure is
+// from third-party notes).
+func TestFakeConcurrencyErrorCostOption(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{ConcurrencyErrorCost: -1})
+	e.fake.SetUnits(login, 1000, 64000)
+	resp := sixthConcurrent(t, e)
+	if resp[5].code() != 506 || !strings.HasPrefix(resp[5].header.Get("Units"), "0/") || e.fake.Units(login).Remaining != 1000-5*10 {
+		t.Fatalf("free 506: code %d, Units %q, remaining %d", resp[5].code(), resp[5].header.Get("Units"), e.fake.Units(login).Remaining)
 	}
 }
 

@@ -88,6 +88,12 @@ type Options struct {
 	ModerationDelay time.Duration
 	// Costs overrides per-method points costs (key "service.method").
 	Costs map[string]Cost
+	// ConcurrencyErrorCost is what a 506 answer charges. The notes price
+	// every error, "a failed call costs 20" (api-notes §1.4, checklist
+	// 6.1.2), and name no exception for 506, so the default is 20; the
+	// figure comes from third-party notes, hence configurable. Negative
+	// means free.
+	ConcurrencyErrorCost int64
 	// Seed for the fault hooks' random source.
 	Seed uint64
 	// Spend supplies statistics (default NewMemorySpend()).
@@ -310,6 +316,12 @@ func newServer(opts Options) *Server {
 	}
 	if opts.Spend == nil {
 		opts.Spend = NewMemorySpend()
+	}
+	switch {
+	case opts.ConcurrencyErrorCost == 0:
+		opts.ConcurrencyErrorCost = errorCost
+	case opts.ConcurrencyErrorCost < 0:
+		opts.ConcurrencyErrorCost = 0
 	}
 	costs := map[string]Cost{}
 	for k, v := range defaultCosts {
@@ -856,7 +868,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, version, servi
 		fault = "hang"
 	}
 	if adv.inFlight >= s.opts.MaxInFlight {
-		s.writeUnits(w, reqID, op, 0)
+		// The refusal is an error and is charged like one.
+		s.accrue(op)
+		c := min(s.opts.ConcurrencyErrorCost, op.balance)
+		op.balance -= c
+		s.writeUnits(w, reqID, op, c)
 		s.mu.Unlock()
 		writeError(w, http.StatusOK, reqID, apiErr{CodeTooManyConns, "Limit on simultaneous connections exceeded", "At most " + strconv.Itoa(s.opts.MaxInFlight) + " requests at once per advertiser"})
 		return
