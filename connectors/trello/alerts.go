@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -44,7 +46,9 @@ type AlertOptions struct {
 	Lists   ListNames
 	// SnoozeLabel on a card silences it until the alert worsens (default "snoozed").
 	SnoozeLabel string
-	// CommentInterval is the least time between two comments on one card (default 1h).
+	// CommentInterval is the least time between two update or reopen
+	// comments on one card (default 1h). The resolve comment that closes an
+	// episode is not held back by it.
 	CommentInterval time.Duration
 	// HealthyCycles an alert must be absent before its card resolves (default 3).
 	HealthyCycles int
@@ -740,8 +744,22 @@ func (s *AlertSink) healthy(ctx context.Context, cyc *cycle, st adpacer.AlertSta
 		st.Status, st.ResolvedAt = adpacer.AlertResolved, now
 		return st, nil
 	}
-	if s.canComment(st, now) {
-		msg := fmt.Sprintf("Resolved: healthy for %d cycles (last seen %s).", st.HealthyCycles, st.LastSeenAt.UTC().Format(time.RFC3339))
+	// The resolve comment closes the episode the card told, so it is not
+	// held back by CommentInterval: an alert that cleared within the
+	// interval would otherwise sit in Resolved with no word of why. It is
+	// skipped only when the card's latest comment already says Resolved: a
+	// flapping alert that came back within the interval was reopened
+	// without a comment, and its second resolve needs none either.
+	post := s.canComment(st, now)
+	if !post {
+		last, err := s.lastComment(ctx, card.ID)
+		if err != nil {
+			return st, err
+		}
+		post = !strings.HasPrefix(last, resolvedPrefix)
+	}
+	if post {
+		msg := fmt.Sprintf("%s healthy for %d cycles (last seen %s).", resolvedPrefix, st.HealthyCycles, st.LastSeenAt.UTC().Format(time.RFC3339))
 		if err := s.kit.comment(ctx, card.ID, msg); err != nil {
 			return st, err
 		}
@@ -756,6 +774,27 @@ func (s *AlertSink) healthy(ctx context.Context, cyc *cycle, st adpacer.AlertSta
 	}
 	st.Status, st.ResolvedAt = adpacer.AlertResolved, now
 	return st, nil
+}
+
+// resolvedPrefix starts every resolve comment.
+const resolvedPrefix = "Resolved:"
+
+// lastComment returns the text of the card's newest comment ("" when none).
+func (s *AlertSink) lastComment(ctx context.Context, cardID string) (string, error) {
+	var acts []struct {
+		Data struct {
+			Text string `json:"text"`
+		} `json:"data"`
+	}
+	q := url.Values{"filter": {"commentCard"}, "limit": {"1"}}
+	if err := s.c.raw(ctx, fmt.Sprintf("comments of alert card %q", cardID), http.MethodGet,
+		"cards/"+url.PathEscape(cardID)+"/actions", q, nil, 1, &acts); err != nil {
+		return "", err
+	}
+	if len(acts) == 0 {
+		return "", nil
+	}
+	return acts[0].Data.Text, nil
 }
 
 // syncRollup keeps one roll-up card listing the alerts beyond the cap,

@@ -296,6 +296,48 @@ func TestResolveReopenAndNewCardAfterWindow(t *testing.T) {
 	}
 }
 
+// With the default comment interval (1 h), an alert that clears within
+// the hour still gets its resolve comment: one per episode. A return within
+// the interval reopens the card silently, and its resolve is not repeated;
+// an episode that was told (an update comment) gets its own.
+func TestResolveCommentedWithinTheDefaultInterval(t *testing.T) {
+	se := newSinkEnv(t, AlertOptions{HealthyCycles: 3})
+	healthy := func() {
+		for range 3 {
+			se.clock.Advance(cycleEvery)
+			se.sync(t)
+		}
+	}
+	se.sync(t, overspend("x", adpacer.SeverityWarning, "1"))
+	healthy()
+	c := se.cardFor(t, "x")
+	if c.ListName != "Resolved" || len(c.Comments) != 1 || !strings.HasPrefix(c.Comments[0], "Resolved:") {
+		t.Fatalf("cleared after 15 min: list %q comments %q; want Resolved with one resolve comment", c.ListName, c.Comments)
+	}
+
+	se.clock.Advance(cycleEvery)
+	se.sync(t, overspend("x", adpacer.SeverityWarning, "1")) // back within the hour: reopened silently
+	if c = se.cardFor(t, "x"); c.ListName != "Alerts" || len(c.Comments) != 1 {
+		t.Fatalf("reopen within the interval: list %q comments %q", c.ListName, c.Comments)
+	}
+	healthy()
+	if c = se.cardFor(t, "x"); c.ListName != "Resolved" || len(c.Comments) != 1 {
+		t.Fatalf("second resolve of a silent reopen: list %q comments %q; want the one resolve comment", c.ListName, c.Comments)
+	}
+
+	// A new episode after the interval is told on reopening; an update
+	// comment follows, and the resolve minutes later is commented anyway.
+	se.clock.Advance(time.Hour)
+	se.sync(t, overspend("x", adpacer.SeverityWarning, "2"))
+	se.clock.Advance(cycleEvery)
+	se.sync(t, overspend("x", adpacer.SeverityCritical, "3"))
+	healthy()
+	c = se.cardFor(t, "x")
+	if c.ListName != "Resolved" || len(c.Comments) != 4 || !strings.HasPrefix(c.Comments[3], "Resolved:") {
+		t.Fatalf("told episode: list %q comments %q; want reopened, update, resolved", c.ListName, c.Comments)
+	}
+}
+
 func TestCommentOnlyWhenFingerprintChangesAndIntervalPassed(t *testing.T) {
 	se := newSinkEnv(t, AlertOptions{CommentInterval: time.Hour})
 	se.sync(t, overspend("x", adpacer.SeverityWarning, "1"))
