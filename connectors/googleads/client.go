@@ -436,6 +436,10 @@ type MutateResult struct {
 // {service}:mutate with partialFailure (valid operations apply, failures
 // are reported per operation) and validateOnly for dry runs. A request-level
 // failure returns an error (terminal when retrying cannot help).
+//
+// Requests are never atomic (Google's default): the operations of one
+// request are independent campaigns' corrections, and one budget locked by
+// policy must not hold back the other 9,999.
 func (c *Client) Mutate(ctx context.Context, service string, ops []Operation, validateOnly bool) (MutateResult, error) {
 	method := service + ":mutate"
 	switch {

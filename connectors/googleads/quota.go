@@ -177,8 +177,15 @@ type BudgetEntry struct {
 	N  int       `json:"n"`
 }
 
-// Entries returns the operations counted in the last 24 hours, for the
-// daemon to persist (a restart must not forget the day's spending).
+// Entries returns the operations counted in the last 24 hours, oldest
+// first. With Restore it is the persistence hook of the budget: Google keeps
+// counting across a restart, so a daemon that forgets the day's operations
+// would spend past the allowance and meet RESOURCE_EXHAUSTED for the rest
+// of the window. The caller saves the JSON of the slice (its shape,
+// [{"at":RFC 3339,"n":count}], is pinned by a test) after each job that
+// called Google and on shutdown, and hands it to Restore on start-up. One
+// entry is kept per search call or mutate request: at a 15-minute cycle a
+// day holds under a thousand, a few tens of kilobytes.
 func (b *OperationBudget) Entries() []BudgetEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -191,7 +198,10 @@ func (b *OperationBudget) Entries() []BudgetEntry {
 }
 
 // Restore adds persisted entries (those older than 24 hours are ignored),
-// typically once at start-up before any call. Negative counts are errors.
+// once at start-up right after NewOperationBudget and before any Client
+// charges the budget: the entries are added to what is already counted, so
+// restoring the same entries twice counts them twice. Negative counts are
+// errors and restore nothing.
 func (b *OperationBudget) Restore(entries []BudgetEntry) error {
 	for _, e := range entries {
 		if e.N < 0 {
