@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -806,6 +807,7 @@ func (r *Runner) Apply(ctx context.Context) error {
 	}
 	approvedBy := map[adpacer.ActionKey]string{}
 	send := map[string][]adpacer.Action{}
+	leftClaimed := map[adpacer.ActionKey]bool{} // claimed by an earlier run: may be on the platform
 	for _, p := range pending {
 		switch p.State {
 		case adpacer.ActionPlanned:
@@ -823,6 +825,7 @@ func (r *Runner) Apply(ctx context.Context) error {
 			}
 		case adpacer.ActionClaimed:
 			// Left claimed by a crash: replay; the actuator reconciles.
+			leftClaimed[p.Key] = true
 		case adpacer.ActionHeld:
 			if strings.HasPrefix(p.Detail, "dry-run") {
 				if now.Sub(p.PlannedAt) > r.opt.PendingMaxAge {
@@ -878,24 +881,48 @@ func (r *Runner) Apply(ctx context.Context) error {
 	// setting, the newer one (decided from fresher data) is sent and the
 	// older is superseded, never sent late: actuators refuse two writes to
 	// one setting in a call, so both in one batch would send the older
-	// (first) value and fail the newer. The newer action's read of the
-	// platform reconciles whatever the older one did before the crash.
+	// (first) value and fail the newer. An older action that was claimed
+	// before this run may have reached the platform before the crash, so
+	// its outcome is read from the platform, not assumed: the audit log and
+	// the Yandex edit count (which reads it) must see a change that landed.
+	var errs []error
 	for _, id := range ids {
 		kept, superseded := newestPerSetting(send[id])
-		send[id] = kept
+		var earlier []supersededAction
 		for _, s := range superseded {
+			if leftClaimed[s.old.Key] {
+				earlier = append(earlier, s)
+				continue
+			}
 			why := fmt.Sprintf("superseded by %s, a newer decision for the same setting", s.by)
 			if err := r.finish(ctx, now, s.old, adpacer.ActionRejected, nil, why, epoch, approvedBy[s.old.Key]); err != nil {
 				return err
 			}
-			if _, ok := approvedBy[s.old.Key]; ok && r.opt.Approvals != nil {
-				if err := r.opt.Approvals.Close(ctx, s.old.Key, why); err != nil {
-					r.log.Warn("closing approval card failed", zap.String("action", string(s.old.Key)), zap.Error(err))
+			r.closeApproval(ctx, approvedBy, s.old.Key, why)
+		}
+		if len(earlier) > 0 {
+			inst, _ := r.adInstance(id)
+			outcomes, err := reconcileSuperseded(ctx, inst.Actuator, earlier)
+			if err != nil {
+				// Whether the older write landed is unknown: it stays
+				// claimed, and the newer decision waits with it for a
+				// read that works (both are replayed next run).
+				errs = append(errs, fmt.Errorf("apply %s: %w", id, err))
+				waiting := map[adpacer.ActionKey]bool{}
+				for _, s := range earlier {
+					waiting[s.by] = true
 				}
+				kept = slices.DeleteFunc(kept, func(a adpacer.Action) bool { return waiting[a.Key] })
+			}
+			for _, o := range outcomes {
+				if err := r.finish(ctx, now, o.action, o.state, o.before, o.detail, epoch, approvedBy[o.action.Key]); err != nil {
+					return err
+				}
+				r.closeApproval(ctx, approvedBy, o.action.Key, fmt.Sprintf("%s: %s", o.state, o.detail))
 			}
 		}
+		send[id] = kept
 	}
-	var errs []error
 	for _, id := range ids {
 		// Leadership may end during the run: nothing leaves unless this
 		// replica still holds the epoch it claimed the actions with. The
@@ -939,6 +966,17 @@ func (r *Runner) Apply(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// closeApproval closes the approval card of an approved action once its
+// outcome is recorded; a failure only leaves the card open.
+func (r *Runner) closeApproval(ctx context.Context, approvedBy map[adpacer.ActionKey]string, key adpacer.ActionKey, outcome string) {
+	if _, ok := approvedBy[key]; !ok || r.opt.Approvals == nil {
+		return
+	}
+	if err := r.opt.Approvals.Close(ctx, key, outcome); err != nil {
+		r.log.Warn("closing approval card failed", zap.String("action", string(key)), zap.Error(err))
+	}
+}
+
 type supersededAction struct {
 	old adpacer.Action
 	by  adpacer.ActionKey
@@ -948,21 +986,14 @@ type supersededAction struct {
 // the last action of acts (PendingActions lists oldest first) and returns
 // the earlier ones with the key that supersedes them.
 func newestPerSetting(acts []adpacer.Action) ([]adpacer.Action, []supersededAction) {
-	setting := func(a adpacer.Action) string {
-		k := string(a.Kind)
-		if a.Kind == adpacer.Pause || a.Kind == adpacer.Resume {
-			k = "state"
-		}
-		return string(a.Campaign) + "|" + k
-	}
 	newest := map[string]adpacer.ActionKey{}
 	for _, a := range acts {
-		newest[setting(a)] = a.Key
+		newest[settingOf(a)] = a.Key
 	}
 	kept := acts[:0:0]
 	var sup []supersededAction
 	for _, a := range acts {
-		if by := newest[setting(a)]; by != a.Key {
+		if by := newest[settingOf(a)]; by != a.Key {
 			sup = append(sup, supersededAction{old: a, by: by})
 			continue
 		}

@@ -272,6 +272,39 @@ adpacer_pacing_held{reason="stale"} 2
 	}
 }
 
+// budgetAction is a set_daily_budget of the world's first campaign, decided
+// from its starting 20,000 RUB.
+func budgetAction(w *world, key string, units int64) adpacer.Action {
+	target, prev := adpacer.FromUnits(units), adpacer.FromUnits(20_000)
+	return adpacer.Action{Key: adpacer.ActionKey(key), Campaign: adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(w.ids[0], 10)),
+		Line: "retail-moscow", Kind: adpacer.SetDailyBudget, Value: &target, Previous: &prev, Reason: "test"}
+}
+
+func (w *world) platformBudget(t *testing.T) adpacer.Micros {
+	t.Helper()
+	c, ok := w.fake.Campaign(w.ids[0])
+	if !ok || c.DailyBudget == nil {
+		t.Fatalf("campaign %d has no daily budget on the fake", w.ids[0])
+	}
+	return adpacer.Micros(c.DailyBudget.Amount)
+}
+
+// applierAudit returns the applier's audit outcomes for key.
+func (w *world) applierAudit(t *testing.T, key adpacer.ActionKey) []string {
+	t.Helper()
+	entries, err := w.store.Audit(context.Background(), time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.ActionKey == key && e.Actor == "applier" {
+			out = append(out, e.Outcome)
+		}
+	}
+	return out
+}
+
 func TestCrashLeftClaimedActionIsReconciled(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, cycle.Apply)
@@ -281,34 +314,127 @@ func TestCrashLeftClaimedActionIsReconciled(t *testing.T) {
 	// A previous process claimed a change, sent it, and died before
 	// recording the outcome: the platform already holds the new value.
 	epoch, _ := w.store.CurrentEpoch(ctx)
-	id := w.ids[0]
-	target := adpacer.FromUnits(900)
-	key := adpacer.ActionKey("crash-test-1")
-	a := adpacer.Action{Key: key, Campaign: adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(id, 10)), Line: "retail-moscow", Kind: adpacer.SetDailyBudget, Value: &target, Reason: "test"}
+	a := budgetAction(w, "crash-test-1", 900)
 	if err := w.store.PlanAction(ctx, a, epoch); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.store.ClaimAction(ctx, key, epoch); err != nil {
+	if err := w.store.ClaimAction(ctx, a.Key, epoch); err != nil {
 		t.Fatal(err)
 	}
-	// Simulate the write having landed by applying it once directly.
+	res, err := w.client.Apply(ctx, []adpacer.Action{a}, pacing.ApplyOptions{})
+	if err != nil || len(res) != 1 || res[0].State != adpacer.ActionApplied {
+		t.Fatalf("the crashed process's write: %+v %v", res, err)
+	}
+	if got := w.platformBudget(t); got != *a.Value {
+		t.Fatalf("platform budget %s after the crashed write, want %s", got, a.Value)
+	}
+	writes := w.fake.MutatingCalls()
+	// The replay reads the platform, finds the target and sends nothing.
 	if err := w.runner.Apply(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := w.store.Action(ctx, key)
+	if n := w.fake.MutatingCalls() - writes; n != 0 {
+		t.Fatalf("the replay of a write that had landed sent %d mutating calls", n)
+	}
+	rec, err := w.store.Action(ctx, a.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.State != adpacer.ActionApplied && rec.State != adpacer.ActionNoop {
-		t.Fatalf("replayed action ended %s (%s)", rec.State, rec.Detail)
+	if rec.State != adpacer.ActionNoop || rec.Before == nil || *rec.Before != *a.Value {
+		t.Fatalf("replayed action ended %s before %v (%s), want noop with the platform's value %s", rec.State, rec.Before, rec.Detail, a.Value)
 	}
-	writes := w.fake.MutatingCalls()
+	if got := w.applierAudit(t, a.Key); len(got) != 1 || got[0] != string(adpacer.ActionNoop) {
+		t.Fatalf("applier audit of the replay: %v", got)
+	}
 	// Replaying again is a no-op: the ledger entry is finished.
 	if err := w.runner.Apply(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if w.fake.MutatingCalls() != writes {
 		t.Fatal("a finished action was sent again")
+	}
+}
+
+// An action claimed by a crashed process is superseded when pace has since
+// decided a newer one for the same setting. Whether the old one reached the
+// platform is read, not assumed: a write that landed is recorded applied
+// (and audited, so the Yandex edit count sees it); one that did not is
+// rejected; when the platform cannot be read both wait.
+func TestSupersededClaimedActionIsReconciled(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		landed     bool // the crashed process's write reached the platform
+		unreadable bool // the platform refuses every call at replay
+		wantOld    adpacer.ActionState
+		wantWrites int
+	}{
+		{name: "landed", landed: true, wantOld: adpacer.ActionApplied, wantWrites: 1},
+		{name: "not sent", wantOld: adpacer.ActionRejected, wantWrites: 1},
+		{name: "platform unreadable", landed: true, unreadable: true, wantOld: adpacer.ActionClaimed, wantWrites: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, cycle.Apply)
+			if err := w.runner.PullAds(ctx, "yandex-main"); err != nil {
+				t.Fatal(err)
+			}
+			epoch, _ := w.store.CurrentEpoch(ctx)
+			old, newer := budgetAction(w, "old", 900), budgetAction(w, "newer", 950)
+			if err := w.store.PlanAction(ctx, old, epoch); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.store.ClaimAction(ctx, old.Key, epoch); err != nil {
+				t.Fatal(err)
+			}
+			if tc.landed {
+				if _, err := w.client.Apply(ctx, []adpacer.Action{old}, pacing.ApplyOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := w.platformBudget(t)
+			w.clock.Advance(time.Minute)
+			if err := w.store.PlanAction(ctx, newer, epoch); err != nil {
+				t.Fatal(err)
+			}
+			if tc.unreadable {
+				w.fake.RevokeToken(token)
+			}
+			writes := w.fake.MutatingCalls()
+			err := w.runner.Apply(ctx)
+			if tc.unreadable != (err != nil) {
+				t.Fatalf("apply: %v", err)
+			}
+			if n := w.fake.MutatingCalls() - writes; n != tc.wantWrites {
+				t.Fatalf("%d mutating calls, want %d", n, tc.wantWrites)
+			}
+			rec, err := w.store.Action(ctx, old.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.State != tc.wantOld {
+				t.Fatalf("superseded action ended %s (%s), want %s", rec.State, rec.Detail, tc.wantOld)
+			}
+			audit := w.applierAudit(t, old.Key)
+			nr, err := w.store.Action(ctx, newer.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.unreadable {
+				if len(audit) != 0 || nr.State.Terminal() || w.platformBudget(t) != before {
+					t.Fatalf("unreadable platform: old audited %v, newer %s, platform %s (was %s)", audit, nr.State, w.platformBudget(t), before)
+				}
+				return
+			}
+			if len(audit) != 1 || audit[0] != string(tc.wantOld) {
+				t.Fatalf("applier audit of the superseded action: %v, want [%s]", audit, tc.wantOld)
+			}
+			if tc.landed && !strings.Contains(rec.Detail, "landed before a crash") {
+				t.Errorf("detail %q does not say the write landed", rec.Detail)
+			}
+			if nr.State != adpacer.ActionApplied || w.platformBudget(t) != *newer.Value {
+				t.Fatalf("newer action %s (%s), platform %s; want applied at %s", nr.State, nr.Detail, w.platformBudget(t), newer.Value)
+			}
+		})
 	}
 }
 
