@@ -123,6 +123,39 @@ type BudgetStatus struct {
 	CalendarGap bool
 }
 
+// paid is the budget a project is held to.
+type paid struct {
+	source      string // "everhour" or "config"
+	period      string
+	secs        int64
+	appliedFrom string // Everhour's start of a general budget
+	// byDefault: the config's default monthly_hours, not an entry of
+	// its own.
+	byDefault bool
+}
+
+// paidBudget is the one budget rule the burn alerts (EvaluateBudgets) and
+// the hours report share, so they never disagree on what a project may
+// spend: an Everhour budget of type "time" with a known period wins; else
+// the project's config entry (monthly by default) when it sets hours; else,
+// for a project Everhour knows that has no config entry, the config's
+// default monthly budget. ok is false when none applies.
+func paidBudget(p adpacer.EverhourProject, hasProject bool, c ProjectBudget, hasConfig bool, defaultSecs int64) (paid, bool) {
+	switch {
+	case hasProject && p.Budget != nil && p.Budget.Type == "time" && knownPeriod(p.Budget.Period) && p.Budget.BudgetSecs > 0:
+		return paid{source: "everhour", period: p.Budget.Period, secs: p.Budget.BudgetSecs, appliedFrom: p.Budget.AppliedFrom}, true
+	case hasConfig && c.Seconds > 0:
+		period := c.Period
+		if period == "" {
+			period = PeriodMonthly
+		}
+		return paid{source: "config", period: period, secs: c.Seconds}, true
+	case !hasConfig && hasProject && defaultSecs > 0:
+		return paid{source: "config", period: PeriodMonthly, secs: defaultSecs, byDefault: true}, true
+	}
+	return paid{}, false
+}
+
 // Percent returns used as an integer percent of budget (floor), 0 for no budget.
 func Percent(used, budget int64) int64 {
 	if budget <= 0 {
@@ -175,21 +208,12 @@ func EvaluateBudgets(now time.Time, in ReportInput, cfg BudgetConfig) ([]BudgetS
 		if st.Name == "" {
 			st.Name = id
 		}
-		var general string
-		switch {
-		case hasProject && p.Budget != nil && p.Budget.Type == "time" && knownPeriod(p.Budget.Period) && p.Budget.BudgetSecs > 0:
-			st.Source, st.Period, st.BudgetSecs = "everhour", p.Budget.Period, p.Budget.BudgetSecs
-			general = p.Budget.AppliedFrom
-		case hasConfig && c.Seconds > 0:
-			st.Source, st.Period, st.BudgetSecs = "config", c.Period, c.Seconds
-			if st.Period == "" {
-				st.Period = PeriodMonthly
-			}
-		case !hasConfig && hasProject && cfg.DefaultSeconds > 0:
-			st.Source, st.Period, st.BudgetSecs = "config", PeriodMonthly, cfg.DefaultSeconds
-		default:
+		pb, ok := paidBudget(p, hasProject, c, hasConfig, cfg.DefaultSeconds)
+		if !ok {
 			continue
 		}
+		st.Source, st.Period, st.BudgetSecs = pb.source, pb.period, pb.secs
+		general := pb.appliedFrom
 		start, end := periodBounds(st.Period, today, general)
 		st.Today = today.Format(time.DateOnly)
 		st.PeriodStart = start.Format(time.DateOnly)

@@ -52,8 +52,15 @@ type ReportOptions struct {
 	// Format is table (default), csv or json.
 	Format string
 	// Budgets are paid budgets from adpacer's config, used for projects
-	// without an Everhour monthly time budget.
+	// without an Everhour time budget.
 	Budgets []ProjectBudget
+	// DefaultSeconds is the config's default monthly budget
+	// (connectors.everhour[].monthly_hours, BudgetConfig.DefaultSeconds):
+	// the paid seconds of a project Everhour knows that has neither an
+	// Everhour time budget nor an entry in Budgets. The burn alerts use the
+	// same rule, so the report never says "no monthly budget" for a project
+	// they alert on.
+	DefaultSeconds int64
 }
 
 // Validate names the flag at fault.
@@ -75,6 +82,9 @@ func (o ReportOptions) Validate() error {
 		if err := checkPrefixedID(o.ProjectID); err != nil {
 			return fmt.Errorf("report: --project: %w", err)
 		}
+	}
+	if o.DefaultSeconds < 0 {
+		return fmt.Errorf("report: default monthly budget %d s is negative (connectors.everhour[].monthly_hours)", o.DefaultSeconds)
 	}
 	return nil
 }
@@ -300,8 +310,11 @@ func BuildHoursReport(in ReportInput, opts ReportOptions) (HoursReport, error) {
 	})
 	rep.Total = figure(total)
 
-	// Budgets: the selected project, or every project with hours or a
-	// monthly budget this month.
+	// Budgets: the selected project, or every project with hours this
+	// month or a monthly budget of its own (Everhour's or a config entry).
+	// A project whose only budget is the config default is shown when it
+	// has hours: the default covers every Everhour project, and listing
+	// each idle one would bury the ones the client pays for.
 	cfgBudgets := map[string]ProjectBudget{}
 	for _, b := range opts.Budgets {
 		cfgBudgets[b.ProjectID] = b
@@ -309,6 +322,12 @@ func BuildHoursReport(in ReportInput, opts ReportOptions) (HoursReport, error) {
 	projects := map[string]adpacer.EverhourProject{}
 	for _, p := range in.Projects {
 		projects[p.ID] = p
+	}
+	monthly := func(pid string) (paid, bool) {
+		p, hasProject := projects[pid]
+		c, hasConfig := cfgBudgets[pid]
+		pb, ok := paidBudget(p, hasProject, c, hasConfig, opts.DefaultSeconds)
+		return pb, ok && pb.period == PeriodMonthly
 	}
 	show := map[string]bool{}
 	if opts.ProjectID != "" {
@@ -318,12 +337,12 @@ func BuildHoursReport(in ReportInput, opts ReportOptions) (HoursReport, error) {
 			show[pid] = true
 		}
 		for _, p := range in.Projects {
-			if monthlyBudget(p, cfgBudgets[p.ID]) > 0 {
+			if pb, ok := monthly(p.ID); ok && !pb.byDefault {
 				show[p.ID] = true
 			}
 		}
-		for pid, b := range cfgBudgets {
-			if b.Seconds > 0 && (b.Period == "" || b.Period == PeriodMonthly) {
+		for pid := range cfgBudgets {
+			if _, ok := monthly(pid); ok {
 				show[pid] = true
 			}
 		}
@@ -338,31 +357,16 @@ func BuildHoursReport(in ReportInput, opts ReportOptions) (HoursReport, error) {
 		if rb.Name == "" {
 			rb.Name = pid
 		}
-		if b := monthlyBudget(p, c); b > 0 {
-			rb.Source = "config"
-			if p.Budget != nil && p.Budget.Type == "time" && p.Budget.Period == PeriodMonthly && p.Budget.BudgetSecs > 0 {
-				rb.Source = "everhour"
-			}
-			bf, rf := figure(b), figure(b-projUsed[pid])
-			pct := Percent(projUsed[pid], b)
+		if pb, ok := monthly(pid); ok {
+			rb.Source = pb.source
+			bf, rf := figure(pb.secs), figure(pb.secs-projUsed[pid])
+			pct := Percent(projUsed[pid], pb.secs)
 			rb.Budget, rb.Remaining, rb.UsedPercent = &bf, &rf, &pct
 		}
 		rep.Budgets = append(rep.Budgets, rb)
 	}
 	sort.Slice(rep.Budgets, func(i, j int) bool { return rep.Budgets[i].ProjectID < rep.Budgets[j].ProjectID })
 	return rep, nil
-}
-
-// monthlyBudget is the paid seconds per month: Everhour's monthly time
-// budget, else the config's monthly budget, else 0.
-func monthlyBudget(p adpacer.EverhourProject, c ProjectBudget) int64 {
-	if p.Budget != nil && p.Budget.Type == "time" && p.Budget.Period == PeriodMonthly && p.Budget.BudgetSecs > 0 {
-		return p.Budget.BudgetSecs
-	}
-	if c.Seconds > 0 && (c.Period == "" || c.Period == PeriodMonthly) {
-		return c.Seconds
-	}
-	return 0
 }
 
 // RenderHoursReport writes the hours report of opts.Period in opts.Format.

@@ -270,3 +270,70 @@ func TestRunHoursReportLoadsTheMonth(t *testing.T) {
 		t.Errorf("total %d, want %d", rep.Total.Seconds, want)
 	}
 }
+
+// The report holds each project to the budget the burn alerts use: an
+// Everhour monthly budget, else the project's config entry, else the
+// config's default monthly_hours (DefaultSeconds) for a project Everhour
+// knows. A project whose only budget is the default is listed when it has
+// hours; an idle one is not.
+func TestHoursReportUsesTheDefaultMonthlyBudgetLikeTheAlerts(t *testing.T) {
+	in := everhour.ReportInput{
+		Projects: []adpacer.EverhourProject{
+			{ID: "tr:eh", Name: "Everhour budget", Budget: &adpacer.HoursBudget{Type: "time", Period: "monthly", BudgetSecs: 100 * 3600}},
+			{ID: "tr:cfg", Name: "Config entry"},
+			{ID: "tr:def", Name: "Default only"},
+			{ID: "tr:weekly", Name: "Weekly budget", Budget: &adpacer.HoursBudget{Type: "time", Period: "weekly", BudgetSecs: 10 * 3600}},
+			{ID: "tr:idle", Name: "Idle"},
+		},
+		Tasks: []adpacer.EverhourTask{
+			{ID: "tr:c1", ProjectIDs: []string{"tr:eh"}}, {ID: "tr:c2", ProjectIDs: []string{"tr:cfg"}},
+			{ID: "tr:c3", ProjectIDs: []string{"tr:def"}}, {ID: "tr:c4", ProjectIDs: []string{"tr:weekly"}},
+		},
+		Records: []adpacer.TimeRecord{
+			{ID: 1, UserID: 1, TaskID: "tr:c1", Date: "2026-11-02", Seconds: 3600},
+			{ID: 2, UserID: 1, TaskID: "tr:c2", Date: "2026-11-02", Seconds: 7200},
+			{ID: 3, UserID: 1, TaskID: "tr:c3", Date: "2026-11-03", Seconds: 30 * 3600},
+			{ID: 4, UserID: 1, TaskID: "tr:c4", Date: "2026-11-03", Seconds: 1800},
+		},
+	}
+	cfg := []everhour.ProjectBudget{{ProjectID: "tr:cfg", Seconds: 50 * 3600, Period: everhour.PeriodMonthly}}
+	const def = 120 * 3600
+	var rep everhour.HoursReport
+	must(t, json.Unmarshal(render(t, in, everhour.ReportOptions{Period: "2026-11", Format: "json", Budgets: cfg, DefaultSeconds: def}), &rep))
+	got := map[string]everhour.ReportBudget{}
+	for _, b := range rep.Budgets {
+		got[b.ProjectID] = b
+	}
+	statuses, err := everhour.EvaluateBudgets(mustDate(t, "2026-11-20"), in, everhour.BudgetConfig{Projects: cfg, DefaultSeconds: def})
+	must(t, err)
+	for _, st := range statuses {
+		b, shown := got[st.ProjectID]
+		switch {
+		case st.Period != everhour.PeriodMonthly:
+			if shown && b.Budget != nil {
+				t.Errorf("%s: report shows a monthly budget %+v; the alerts hold it to a %s one", st.ProjectID, b.Budget, st.Period)
+			}
+		case !shown && st.UsedSecs > 0:
+			t.Errorf("%s has hours and a budget but is not in the report", st.ProjectID)
+		case shown && (b.Budget == nil || b.Budget.Seconds != st.BudgetSecs || b.Source != st.Source):
+			t.Errorf("%s: report budget %+v from %q; alerts use %d s from %q", st.ProjectID, b.Budget, b.Source, st.BudgetSecs, st.Source)
+		}
+	}
+	if b := got["tr:def"]; b.Budget == nil || b.Budget.Seconds != def || *b.UsedPercent != 25 || b.Remaining.Seconds != 90*3600 {
+		t.Errorf("default-budget project: %+v; want 120 h paid, 25%% used, 90 h left", b)
+	}
+	if _, shown := got["tr:idle"]; shown {
+		t.Errorf("an idle project with only the default budget is listed")
+	}
+	// Without a default the project has no monthly budget, as before.
+	var plain everhour.HoursReport
+	must(t, json.Unmarshal(render(t, in, everhour.ReportOptions{Period: "2026-11", Format: "json", Budgets: cfg}), &plain))
+	for _, b := range plain.Budgets {
+		if b.ProjectID == "tr:def" && b.Budget != nil {
+			t.Errorf("no default: tr:def budget %+v", b.Budget)
+		}
+	}
+	if err := everhour.RenderHoursReport(io.Discard, in, everhour.ReportOptions{Period: "2026-11", DefaultSeconds: -1}); err == nil {
+		t.Error("a negative default budget was accepted")
+	}
+}
