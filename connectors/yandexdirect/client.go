@@ -325,10 +325,20 @@ type Invalidator interface {
 
 type readKey struct{}
 
-// classifyTransport decides transport-level retries: reads (get, reports)
-// are safe to resend on any transport error or 5xx; writes only when the
-// connection was never made or the server refused with 503/429.
+// reportKey marks Reports requests, whose every retry report() decides.
+type reportKey struct{}
+
+// classifyTransport decides transport-level retries: reads (get) are safe
+// to resend on any transport error or 5xx; writes only when the connection
+// was never made or the server refused with 503/429. Reports requests are
+// never resent here: the Reports lifecycle is stateful (a 500 means the
+// build failed and is restarted from step 1 at most once, api-notes §1.9),
+// and httpx resending underneath report()'s own loop multiplied every
+// restart by its attempts (a failing report was sent 9 times instead of 2).
 func classifyTransport(req *http.Request, resp *http.Response, err error) httpx.Decision {
+	if rep, _ := req.Context().Value(reportKey{}).(bool); rep {
+		return httpx.Decision{}
+	}
 	read, _ := req.Context().Value(readKey{}).(bool)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -371,6 +381,25 @@ func (c *Client) Alerts() []adpacer.Alert {
 		out = append(out, a)
 	}
 	return out
+}
+
+// raiseReportFailed records that Reports failed to build a report twice:
+// api-notes §1.9 says to stop and alert, since repeating cannot fix a
+// build the server keeps failing. Like the others the alert clears after
+// the next successful call.
+func (c *Client) raiseReportFailed(e *APIError) {
+	a := adpacer.Alert{
+		Key:      "yandex_direct:report_failed:" + c.cfg.ID,
+		Severity: adpacer.SeverityWarning,
+		Kind:     "connector_report_failed",
+		Title:    "Yandex Direct reports keep failing for connector " + c.cfg.ID,
+		Detail: fmt.Sprintf("Reports answered HTTP %d (error %d %s) to a report and to its restart, so this account's statistics and today's spend are stale until a pull succeeds. "+
+			"If it persists, send Yandex Direct support the request id %s.", e.HTTPStatus, e.Code, e.String, e.RequestID),
+		Fingerprint: strconv.Itoa(e.Code),
+	}
+	c.alertMu.Lock()
+	c.alerts[a.Key] = a
+	c.alertMu.Unlock()
 }
 
 func (c *Client) raise(e *APIError) {

@@ -2,8 +2,10 @@ package yandexdirect_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -487,6 +489,30 @@ func metricValue(t *testing.T, e *env, name string) float64 {
 	return sum
 }
 
+// metricLabelled sums a counter's series that carry value among their
+// label values.
+func metricLabelled(t *testing.T, e *env, name, value string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == value {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
 // Error 53: terminal, an alert, no loop, and the token never leaks into
 // errors or logs.
 func TestRevokedTokenIsTerminalWithAlert(t *testing.T) {
@@ -524,19 +550,116 @@ func TestAgencyWithoutClientLoginIsTerminal(t *testing.T) {
 	}
 }
 
-func TestReportServerErrorIsRestartedOnce(t *testing.T) {
+// A transient error (1002) on Campaigns.get, the pull's first call, is
+// retried and the pull completes.
+func TestCampaignsGetTransientErrorIsRetried(t *testing.T) {
 	e := newEnv(t, yandexdirecttest.Options{})
 	ids := e.addCampaigns(2, 0)
 	e.seedSpend(ids, 2)
 	c := e.client(t, nil)
-	// The TODAY report is built online; make its first build fail.
 	e.fake.FailNext(1, 1002)
 	b, err := c.Pull(context.Background(), pullReq(2))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := e.fake.Calls("campaigns.get"); n != 2 {
+		t.Fatalf("campaigns.get calls = %d, want 2 (the failed one and its retry)", n)
+	}
 	if len(b.Stats) != 4 || b.Stats[0].Cost == 0 {
 		t.Fatalf("stats %+v", b.Stats)
+	}
+}
+
+// onReport lets a test act on the fake between two report requests.
+type onReport struct {
+	next http.RoundTripper
+	fn   func(name string, status int)
+}
+
+func (o onReport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var name string
+	if strings.HasSuffix(req.URL.Path, "/reports") && req.GetBody != nil {
+		if b, err := req.GetBody(); err == nil {
+			var p struct {
+				Params struct{ ReportName string } `json:"params"`
+			}
+			_ = json.NewDecoder(b).Decode(&p)
+			name = p.Params.ReportName
+		}
+	}
+	resp, err := o.next.RoundTrip(req)
+	if err == nil && name != "" {
+		o.fn(name, resp.StatusCode)
+	}
+	return resp, err
+}
+
+// Reports 500 (api-notes §1.9): the build failed; the client starts the
+// report again from step 1 exactly once and succeeds. Every report request
+// the fake sees is one the client's report loop sent (no hidden transport
+// resends).
+func TestReportServerErrorIsRestartedOnce(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{ReportPolls: 2})
+	ids := e.addCampaigns(2, 0)
+	e.seedSpend(ids, 10)
+	var seen []int
+	failed := false
+	c := e.clientWith(t, nil, func(o *yandexdirect.Options) {
+		o.Transport = onReport{http.DefaultTransport, func(name string, status int) {
+			if !strings.HasPrefix(name, "adpacer-stats-") {
+				return
+			}
+			seen = append(seen, status)
+			// The build fails while queued: after the first 201.
+			if status == http.StatusCreated && !failed {
+				failed = true
+				e.fake.FailReports("adpacer-stats-", 1)
+			}
+		}}
+	})
+	// 10 closed days: an offline report (201 -> 202 -> 202 -> 200).
+	b, err := c.Pull(context.Background(), pullReq(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[201 500 201 202 202 200]"; fmt.Sprint(seen) != want {
+		t.Fatalf("stats report answers %v, want %s (one restart from step 1)", seen, want)
+	}
+	// The TODAY report is built online: one request.
+	if n, sent := e.fake.Calls("reports.get"), metricLabelled(t, e, "adpacer_yandex_requests_total", "reports"); n != 7 || sent != 7 {
+		t.Fatalf("fake saw %d report requests, client sent %v; want 7 each", n, sent)
+	}
+	if len(b.Stats) != 20 || b.Stats[0].Cost == 0 || len(c.Alerts()) != 0 {
+		t.Fatalf("stats %d, alerts %v", len(b.Stats), c.Alerts())
+	}
+}
+
+// A 500 on the restart too: the client stops with a clear error and an
+// alert after exactly two requests instead of looping, and the next pull
+// (the server healthy again) succeeds and clears the alert.
+func TestReportRepeatedServerErrorStops(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{ReportPolls: 2})
+	ids := e.addCampaigns(2, 0)
+	e.seedSpend(ids, 10)
+	c := e.client(t, nil)
+	e.fake.FailReports("adpacer-stats-", 2)
+	_, err := c.Pull(context.Background(), pullReq(10))
+	var apiErr *yandexdirect.APIError
+	if err == nil || !errors.As(err, &apiErr) || apiErr.HTTPStatus != 500 || !strings.Contains(err.Error(), "after one restart") || adpacer.IsTerminal(err) {
+		t.Fatalf("err = %v; want a non-terminal error naming the failed restart and wrapping the HTTP 500", err)
+	}
+	if n := e.fake.Calls("reports.get"); n != 2 {
+		t.Fatalf("%d report requests, want 2 (the request and one restart)", n)
+	}
+	alerts := c.Alerts()
+	if len(alerts) != 1 || alerts[0].Kind != "connector_report_failed" || !strings.Contains(alerts[0].Detail, apiErr.RequestID) {
+		t.Fatalf("alerts %+v", alerts)
+	}
+	if _, err := c.Pull(context.Background(), pullReq(10)); err != nil {
+		t.Fatalf("next pull: %v", err)
+	}
+	if len(c.Alerts()) != 0 {
+		t.Fatalf("alert not cleared: %+v", c.Alerts())
 	}
 }
 

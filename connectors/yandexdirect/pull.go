@@ -471,21 +471,25 @@ func (c *Client) todaySpend(ctx context.Context, today time.Time, known map[int6
 
 // report runs the Reports lifecycle: 200 returns the TSV; 201/202 wait
 // retryIn and repeat the identical request; 400 with error 56 (queue or
-// rate limit) backs off; 500 is retried from the start once.
+// rate limit) backs off; 500 (the build failed) restarts the report from
+// step 1 once and, if it repeats, stops with an alert (api-notes §1.9);
+// other 5xx, a 500 saying the server was unavailable, transient codes and
+// transport errors back off, at most MaxAttempts times. httpx does not retry report requests (see
+// classifyTransport), so each count here is one request on the wire.
 func (c *Client) report(ctx context.Context, name string, params map[string]any) ([]byte, error) {
 	body, err := json.Marshal(map[string]any{"params": params})
 	if err != nil {
 		return nil, fmt.Errorf("encode report %s: %w", name, err)
 	}
 	start := c.clock.Now()
-	serverErrors, busy, transient := 0, 0, 0
+	restarts, busy, transient := 0, 0, 0
 	for {
 		status, hdr, b, err := c.reportOnce(ctx, body)
 		if err != nil {
 			if adpacer.IsTerminal(err) {
 				return nil, err
 			}
-			// Transport failure after httpx's retries: the request is a read.
+			// Transport failure (timeout, reset): the request is a read.
 			transient++
 			if transient >= c.cfg.MaxAttempts || ctx.Err() != nil {
 				return nil, fmt.Errorf("report %s: %w", name, err)
@@ -526,12 +530,31 @@ func (c *Client) report(ctx context.Context, name string, params map[string]any)
 		case cls == classAuth || cls == classNoAccess:
 			c.raise(apiErr)
 			return nil, adpacer.Terminal(apiErr)
+		case status == http.StatusInternalServerError && !serverUnavailable(apiErr.Code):
+			// The build failed and the server dropped it: the identical
+			// request starts it again (step 1). "Retry once; if it
+			// repeats, stop and alert" (api-notes §1.9): a build the
+			// server keeps failing is not fixed by hammering it.
+			restarts++
+			if restarts > 1 {
+				c.raiseReportFailed(apiErr)
+				return nil, fmt.Errorf("report %s: the build failed again after one restart (HTTP 500 twice); stopped until the next pull: %w", name, apiErr)
+			}
+			if err := c.clock.Sleep(ctx, httpx.Backoff(0, c.cfg.BaseDelay, c.cfg.MaxDelay, c.rnd)); err != nil {
+				return nil, err
+			}
 		case status >= 500 || cls == classTransient:
-			serverErrors++
-			// "Retry from step 1 once; if it repeats, stop" (api-notes
-			// §1.9), counted beyond httpx's transport retries.
-			if serverErrors > 2 {
-				return nil, apiErr
+			// 502 (server-side timeout), 503/504 from the front, a 500
+			// saying the server or the auth server was unavailable (52,
+			// 1000, 1001), or a transient code in a 400: nothing was
+			// built, so this is "try again later" (api-notes §1.4), not a
+			// failed build; back off and repeat.
+			transient++
+			if transient >= c.cfg.MaxAttempts {
+				return nil, fmt.Errorf("report %s: %w", name, apiErr)
+			}
+			if err := c.clock.Sleep(ctx, httpx.Backoff(transient-1, c.cfg.BaseDelay, c.cfg.MaxDelay, c.rnd)); err != nil {
+				return nil, err
 			}
 		case cls == classRateLimited || cls == classConcurrency:
 			busy++
@@ -558,13 +581,20 @@ func (c *Client) report(ctx context.Context, name string, params map[string]any)
 	}
 }
 
+// serverUnavailable: codes saying the request was not processed at all
+// (auth server, server unavailable, service initialisation), as opposed to
+// 1002 "operation error", a build that ran and failed.
+func serverUnavailable(code int) bool {
+	return code == 52 || code == 1000 || code == 1001
+}
+
 func (c *Client) reportOnce(ctx context.Context, body []byte) (int, http.Header, []byte, error) {
 	if err := c.acquire(ctx); err != nil {
 		return 0, nil, nil, err
 	}
 	defer c.release()
 	c.m.calls.WithLabelValues("reports", "get").Inc()
-	req, err := c.newRequest(ctx, c.url(v5, "reports"), body, true)
+	req, err := c.newRequest(context.WithValue(ctx, reportKey{}, true), c.url(v5, "reports"), body, true)
 	if err != nil {
 		return 0, nil, nil, err
 	}

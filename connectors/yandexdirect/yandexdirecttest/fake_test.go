@@ -437,3 +437,33 @@ func TestFakeKeywordBidsSetKeywordLimit(t *testing.T) {
 		t.Fatalf("%d bids changed, want 10000", changed)
 	}
 }
+
+// Checklist 6.1.8 (optional item): a report answers 500 once and its build
+// is dropped, so the identical request starts it anew (201) and succeeds.
+func TestFakeReportFailureHook(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{ReportPolls: -1})
+	url := e.fake.URL() + "/json/v5/reports"
+	body := func(name string) string {
+		return `{"params":{"SelectionCriteria":{"DateFrom":"2026-11-01","DateTo":"2026-11-27"},"FieldNames":["Date","Cost"],` +
+			`"ReportName":"` + name + `","ReportType":"CUSTOM_REPORT","DateRangeType":"CUSTOM_DATE","Format":"TSV","IncludeVAT":"YES"}}`
+	}
+	if r := post(t, url, authHdr(), body("stats-1")); r.status != 201 {
+		t.Fatalf("queue: %d %s", r.status, r.body)
+	}
+	e.fake.FailReports("stats-", 2)
+	if r := post(t, url, authHdr(), body("today-1")); r.status != 201 {
+		t.Fatalf("a report outside the prefix must not fail: %d %s", r.status, r.body)
+	}
+	for i := 0; i < 2; i++ {
+		if r := post(t, url, authHdr(), body("stats-1")); r.status != 500 || r.code() != 1002 {
+			t.Fatalf("failure %d: %d %s", i, r.status, r.body)
+		}
+	}
+	// The failed build was dropped: the restart queues it again.
+	if r := post(t, url, authHdr(), body("stats-1")); r.status != 201 {
+		t.Fatalf("restart: %d %s", r.status, r.body)
+	}
+	if r := post(t, url, authHdr(), body("stats-1")); r.status != 200 {
+		t.Fatalf("after restart: %d %s", r.status, r.body)
+	}
+}

@@ -181,8 +181,7 @@ func (s *Server) serveReports(w http.ResponseWriter, r *http.Request, body []byt
 	canon, _ := json.Marshal(p)
 
 	s.mu.Lock()
-	if s.failReport[p.ReportName] {
-		delete(s.failReport, p.ReportName)
+	if s.takeReportFailure(p.ReportName) {
 		delete(adv.reports, p.ReportName)
 		s.mu.Unlock()
 		reportError(w, http.StatusInternalServerError, reqID, apiErr{CodeOperationError, "Report build failed", "Request the report again"})

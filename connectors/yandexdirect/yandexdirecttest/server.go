@@ -269,6 +269,9 @@ type Server struct {
 	rnd        *rand.Rand
 	failNext   []int
 	failReport map[string]bool
+	// failPrefix: the next n requests for reports whose name starts with
+	// prefix answer 500 (FailReports).
+	failPrefix []reportFailure
 	onWrite    []func(WriteEvent)
 	costs      map[string]Cost
 	reqSeq     int64
@@ -477,6 +480,40 @@ func (s *Server) FailReport(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failReport[name] = true
+}
+
+type reportFailure struct {
+	prefix string
+	left   int
+}
+
+// FailReports makes the next n requests for reports whose ReportName
+// starts with prefix ("" matches every report) answer HTTP 500 and drop
+// the report, as a failed build does: a repeated request starts it anew
+// (201). Tests use it when the client names its reports itself.
+func (s *Server) FailReports(prefix string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n > 0 {
+		s.failPrefix = append(s.failPrefix, reportFailure{prefix, n})
+	}
+}
+
+// takeReportFailure reports whether the request for the named report must
+// fail, consuming one injected failure. Called with s.mu held.
+func (s *Server) takeReportFailure(name string) bool {
+	if s.failReport[name] {
+		delete(s.failReport, name)
+		return true
+	}
+	for i := range s.failPrefix {
+		f := &s.failPrefix[i]
+		if f.left > 0 && strings.HasPrefix(name, f.prefix) {
+			f.left--
+			return true
+		}
+	}
+	return false
 }
 
 // OnWrite registers a hook called (outside the fake's lock) for every
