@@ -25,8 +25,10 @@ func newReportCmd(a *app) *cobra.Command {
 		Short: "Hours logged in Everhour per card, person or day against the paid budget",
 		Long: `report hours prints the hours specialists logged in Everhour for one month,
 per Trello card (name, list, labels and people), per person or per day, with
-totals against the hours the client pays for (the Everhour time budget, else
-connectors.everhour[].monthly_hours / projects[].monthly_hours).
+totals against the hours the client pays for: the Everhour time budget, else
+connectors.everhour[].projects[].monthly_hours, else the default
+connectors.everhour[].monthly_hours (the rule the burn alerts use). A
+project whose only budget is that default is listed when it has hours.
 
 Seconds are summed exactly; H:MM rounds to the nearest minute (30 s up) and
 decimal hours to the nearest hundredth (18 s up). A total is the rounding of
@@ -65,7 +67,10 @@ the summed seconds, so rounded rows may differ from it by a minute.`,
 			if err != nil {
 				return configError(err)
 			}
+			// The same budgets the burn alerts use: per-project entries,
+			// and monthly_hours for every other project Everhour knows.
 			opts.Budgets = settings.Budgets.Projects
+			opts.DefaultSeconds = settings.Budgets.DefaultSeconds
 			// Shared: a report runs beside the daemon that holds the store.
 			st, closeStore, err := a.openStore(cmd.Context(), cfg, true, "report hours")
 			if err != nil {
