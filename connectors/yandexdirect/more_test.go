@@ -15,6 +15,7 @@ import (
 	"github.com/adpacer/adpacer/connectors"
 	"github.com/adpacer/adpacer/connectors/yandexdirect"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -319,5 +320,86 @@ func TestPagingBeyondTenThousand(t *testing.T) {
 			t.Fatalf("ad %s twice", a.AdID)
 		}
 		seen[a.AdID] = true
+	}
+}
+
+// Throttling before the allowance runs out: after a response whose Units
+// header shows fewer points left than PointsReserve, the next call waits
+// for the accrual on the injected clock instead of being sent into error
+// 152.
+func TestThrottleWaitsBelowReserveInsteadOf152(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	// An automatic strategy: Observe is one Campaigns.get (10 + 1 points).
+	id := e.fake.AddCampaign(login, yandexdirecttest.Campaign{SearchStrategy: "WB_MAXIMUM_CLICKS"})
+	c := e.client(t, func(c *yandexdirect.Config) { c.PointsReserve = 50 })
+	e.fake.SetUnits(login, 15, 2400) // +100 an hour from now
+	e.clock.Advance(55 * time.Minute)
+	if _, err := c.Observe(context.Background(), []adpacer.CampaignID{cid(id)}); err != nil {
+		t.Fatal(err)
+	}
+	if rem, _, ok := c.Points(); !ok || rem != 4 {
+		t.Fatalf("learnt balance %d (known %v), want 4", rem, ok)
+	}
+	// 4 points left, below the reserve of 50 and below this call's 11: sent
+	// now, it would be refused with 152.
+	start := e.clock.Now()
+	if _, err := c.Observe(context.Background(), []adpacer.CampaignID{cid(id)}); err != nil {
+		t.Fatal(err)
+	}
+	if v := metricLabelled(t, e, "adpacer_yandex_errors_total", "points"); v != 0 {
+		t.Fatalf("%v error-152 answers: the client called instead of waiting", v)
+	}
+	if n := e.fake.Calls("campaigns.get"); n != 2 {
+		t.Fatalf("campaigns.get calls = %d, want 2", n)
+	}
+	// The first of the official delays (6 min) reaches the accrual at +60.
+	if waited := e.clock.Now().Sub(start); waited != 6*time.Minute {
+		t.Fatalf("waited %s on the clock, want 6m", waited)
+	}
+	if v := metricValue(t, e, "adpacer_yandex_points_waits_total"); v != 1 {
+		t.Fatalf("points waits = %v, want 1", v)
+	}
+	if rem, _, _ := c.Points(); rem != 104-11 {
+		t.Fatalf("balance after the accrual %d, want %d", rem, 104-11)
+	}
+}
+
+// The per-call points histogram records the spent part of each Units
+// header ("11/..." then "13/..."), labelled by service and method.
+func TestPointsSpentHistogram(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	var ids []adpacer.CampaignID
+	for i := 0; i < 3; i++ {
+		ids = append(ids, cid(e.fake.AddCampaign(login, yandexdirecttest.Campaign{SearchStrategy: "WB_MAXIMUM_CLICKS"})))
+	}
+	c := e.client(t, nil)
+	for _, sel := range [][]adpacer.CampaignID{ids[:1], ids} {
+		if _, err := c.Observe(context.Background(), sel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const want = `
+# HELP adpacer_yandex_points_spent Points charged per Yandex Direct call, by service and method.
+# TYPE adpacer_yandex_points_spent histogram
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="0"} 0
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="10"} 0
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="20"} 2
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="50"} 2
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="100"} 2
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="500"} 2
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="1000"} 2
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="5000"} 2
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="10000"} 2
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="50000"} 2
+adpacer_yandex_points_spent_bucket{method="get",service="campaigns",le="+Inf"} 2
+adpacer_yandex_points_spent_sum{method="get",service="campaigns"} 24
+adpacer_yandex_points_spent_count{method="get",service="campaigns"} 2
+`
+	if err := testutil.GatherAndCompare(e.reg, strings.NewReader(want), "adpacer_yandex_points_spent"); err != nil {
+		t.Fatal(err)
+	}
+	// The histogram agrees with what the fake charged.
+	if spent := 64000 - e.fake.Units(login).Remaining; spent != 24 {
+		t.Fatalf("fake charged %d points, want 24", spent)
 	}
 }
