@@ -23,6 +23,12 @@
 //	FinishAction    claimed -> applied|noop|failed
 //	FinishAction    planned|claimed|held -> held|rejected
 //
+// The batch forms (PlanActions, ClaimActions, FinishActions) do the same
+// for many actions in one transaction, with the audit entries of what they
+// record, so a cycle pays one durable commit per step instead of one per
+// action and per audit line. ClaimActions is as durable as ClaimAction:
+// every claim of the batch is committed before anything of it is sent.
+//
 // After a crash, PendingActions returns what was planned, claimed or held.
 // A claimed action may or may not have reached the platform: the applier
 // reads the platform's current value (reconcile before write) and finishes
@@ -111,6 +117,25 @@ type Store interface {
 	// FinishAction records the outcome: applied, noop or failed (only from
 	// claimed), held or rejected (from planned, claimed or held).
 	FinishAction(ctx context.Context, key adpacer.ActionKey, state adpacer.ActionState, before *adpacer.Micros, detail string, epoch int64) error
+	// PlanActions records the actions of one decision, each with its audit
+	// entry, in one transaction. An item whose key is already in the
+	// ledger is skipped with its audit entry (an earlier run of the same
+	// window decided it); the keys recorded are returned in input order.
+	// An invalid item gives ErrInvalid naming it and a stale epoch
+	// ErrConflict; either way nothing is recorded.
+	PlanActions(ctx context.Context, items []PlanItem, epoch int64) ([]adpacer.ActionKey, error)
+	// ClaimActions claims every planned or held action of keys in one
+	// transaction, durable before it returns, and returns the keys it
+	// claimed in input order. A key that is not planned or held (another
+	// process claimed it, or it is finished) is left alone and absent from
+	// the result: a key is claimed once, whatever the batches. An unknown
+	// key gives ErrNotFound and a stale epoch ErrConflict; either way
+	// nothing is claimed.
+	ClaimActions(ctx context.Context, keys []adpacer.ActionKey, epoch int64) ([]adpacer.ActionKey, error)
+	// FinishActions records outcomes as FinishAction does, each with its
+	// audit entry, in one transaction: one refused transition (ErrConflict,
+	// ErrNotFound, ErrInvalid naming the item) records none of them.
+	FinishActions(ctx context.Context, items []FinishItem, epoch int64) error
 	// Action returns one ledger entry.
 	Action(ctx context.Context, key adpacer.ActionKey) (ActionRecord, error)
 	// Actions lists ledger entries matching f, newest first.
@@ -184,6 +209,29 @@ type ActionRecord struct {
 	Epoch     int64           // leader epoch of the last transition
 	PlannedAt time.Time
 	UpdatedAt time.Time
+}
+
+// PlanItem is one action for PlanActions.
+type PlanItem struct {
+	Action adpacer.Action
+	// State is planned (the zero value means planned), or held for an
+	// action recorded but not to be sent (dry run, awaiting approval).
+	State adpacer.ActionState
+	// Before and Detail are recorded with a held action.
+	Before *adpacer.Micros
+	Detail string
+	// Audit is appended when the action is recorded (nil: no entry).
+	Audit *AuditEntry
+}
+
+// FinishItem is one outcome for FinishActions.
+type FinishItem struct {
+	Key    adpacer.ActionKey
+	State  adpacer.ActionState
+	Before *adpacer.Micros
+	Detail string
+	// Audit is appended with the outcome (nil: no entry).
+	Audit *AuditEntry
 }
 
 // ActionFilter selects ledger entries; zero fields select everything.

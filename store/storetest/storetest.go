@@ -54,11 +54,13 @@ func ChildMain(b Backend) {
 	os.Exit(0)
 }
 
-// child claims one action key when the parent says GO and prints WON or
-// LOST, so two processes race for the same key.
+// child claims one action key (role claim: prints WON or LOST) or a batch
+// of comma-separated keys (role claimbatch: prints CLAIMED: and the keys it
+// got) when the parent says GO, so two processes race for the same keys.
 func child(b Backend) error {
-	if os.Getenv(envChild) != "claim" {
-		return fmt.Errorf("unknown child role %q", os.Getenv(envChild))
+	role := os.Getenv(envChild)
+	if role != "claim" && role != "claimbatch" {
+		return fmt.Errorf("unknown child role %q", role)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -75,6 +77,22 @@ func child(b Backend) error {
 	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "GO" {
 		return fmt.Errorf("waiting for GO: %q %v", line, err)
+	}
+	if role == "claimbatch" {
+		var keys []adpacer.ActionKey
+		for _, k := range strings.Split(os.Getenv(envKey), ",") {
+			keys = append(keys, adpacer.ActionKey(k))
+		}
+		got, err := s.ClaimActions(ctx, keys, epoch)
+		if err != nil {
+			return err
+		}
+		names := make([]string, len(got))
+		for i, k := range got {
+			names[i] = string(k)
+		}
+		fmt.Println("CLAIMED:" + strings.Join(names, ","))
+		return nil
 	}
 	err = s.ClaimAction(ctx, adpacer.ActionKey(os.Getenv(envKey)), epoch)
 	switch {

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/adpacer/adpacer"
@@ -100,36 +102,41 @@ func (s *Store) transition(ctx context.Context, key adpacer.ActionKey, epoch int
 		if err := s.checkEpoch(ctx, tx, epoch); err != nil {
 			return err
 		}
-		marks := make([]string, len(from))
-		all := []any{string(to), epoch, s.cfg.Now().UnixMicro()}
-		all = append(all, args...)
-		all = append(all, string(key))
-		for i, st := range from {
-			marks[i] = "?"
-			all = append(all, string(st))
-		}
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE actions SET state = ?, epoch = ?, updated_us = ?`+set+
-			` WHERE key = ? AND state IN (`+strings.Join(marks, ", ")+`)`), all...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			return nil
-		}
-		var cur string
-		err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM actions WHERE key = ?`), string(key)).Scan(&cur)
-		if err == sql.ErrNoRows {
-			return fmt.Errorf("%w: action %q is not in the ledger", store.ErrNotFound, key)
-		}
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("%w: action %q is %s; %s needs it %s", store.ErrConflict, key, cur, to, joinStates(from))
+		return s.transitionTx(ctx, tx, key, epoch, from, to, set, args...)
 	})
+}
+
+// transitionTx is transition inside tx, whose epoch the caller checked.
+func (s *Store) transitionTx(ctx context.Context, tx *sql.Tx, key adpacer.ActionKey, epoch int64, from []adpacer.ActionState, to adpacer.ActionState, set string, args ...any) error {
+	marks := make([]string, len(from))
+	all := []any{string(to), epoch, s.cfg.Now().UnixMicro()}
+	all = append(all, args...)
+	all = append(all, string(key))
+	for i, st := range from {
+		marks[i] = "?"
+		all = append(all, string(st))
+	}
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE actions SET state = ?, epoch = ?, updated_us = ?`+set+
+		` WHERE key = ? AND state IN (`+strings.Join(marks, ", ")+`)`), all...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		return nil
+	}
+	var cur string
+	err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM actions WHERE key = ?`), string(key)).Scan(&cur)
+	if err == sql.ErrNoRows {
+		return fmt.Errorf("%w: action %q is not in the ledger", store.ErrNotFound, key)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: action %q is %s; %s needs it %s", store.ErrConflict, key, cur, to, joinStates(from))
 }
 
 func joinStates(ss []adpacer.ActionState) string {
@@ -147,14 +154,9 @@ func (s *Store) ClaimAction(ctx context.Context, key adpacer.ActionKey, epoch in
 
 // FinishAction implements store.Store.
 func (s *Store) FinishAction(ctx context.Context, key adpacer.ActionKey, state adpacer.ActionState, before *adpacer.Micros, detail string, epoch int64) error {
-	var from []adpacer.ActionState
-	switch state {
-	case adpacer.ActionApplied, adpacer.ActionNoop, adpacer.ActionFailed:
-		from = []adpacer.ActionState{adpacer.ActionClaimed}
-	case adpacer.ActionHeld, adpacer.ActionRejected:
-		from = []adpacer.ActionState{adpacer.ActionPlanned, adpacer.ActionClaimed, adpacer.ActionHeld}
-	default:
-		return store.Invalid("state", fmt.Sprintf("%q is not applied, noop, failed, held or rejected", state))
+	from, err := finishFrom(state)
+	if err != nil {
+		return err
 	}
 	return s.transition(ctx, key, epoch, from, state, `, before = ?, detail = ?`, microsArg(before), detail)
 }
@@ -238,4 +240,213 @@ func (s *Store) Actions(ctx context.Context, f store.ActionFilter) ([]store.Acti
 // PendingActions implements store.Store.
 func (s *Store) PendingActions(ctx context.Context) ([]store.ActionRecord, error) {
 	return s.listActions(ctx, " WHERE state IN (?, ?, ?)", []any{string(adpacer.ActionPlanned), string(adpacer.ActionClaimed), string(adpacer.ActionHeld)}, "planned_us, key", 0)
+}
+
+// itemInvalid names the batch item a validation error belongs to.
+func itemInvalid(i int, err error) error {
+	var fe *store.FieldError
+	if errors.As(err, &fe) {
+		return store.Invalid(fmt.Sprintf("items[%d].%s", i, fe.Field), fe.Reason)
+	}
+	return err
+}
+
+func validateAudit(e *store.AuditEntry) error {
+	if e != nil && e.Actor == "" {
+		return store.Invalid("audit.actor", "empty actor; say who made or proposed the change")
+	}
+	return nil
+}
+
+const auditInsert = `INSERT INTO audit_log (at_us, actor, action_key, campaign_id, kind, before, after, outcome, detail, approved_by)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func (s *Store) auditArgs(e *store.AuditEntry) []any {
+	at := e.At
+	if at.IsZero() {
+		at = s.cfg.Now()
+	}
+	return []any{at.UnixMicro(), e.Actor, string(e.ActionKey), string(e.Campaign), e.Kind,
+		microsArg(e.Before), microsArg(e.After), e.Outcome, e.Detail, e.ApprovedBy}
+}
+
+// PlanActions implements store.Store. One statement per item inside one
+// transaction: the cost that matters is the commit (an fsync on SQLite),
+// and there is one.
+func (s *Store) PlanActions(ctx context.Context, items []store.PlanItem, epoch int64) ([]adpacer.ActionKey, error) {
+	for i, it := range items {
+		if err := validateAction(it.Action); err != nil {
+			return nil, itemInvalid(i, err)
+		}
+		switch it.State {
+		case "", adpacer.ActionPlanned, adpacer.ActionHeld:
+		default:
+			return nil, store.Invalid(fmt.Sprintf("items[%d].state", i), fmt.Sprintf("%q: an action is recorded planned or held", it.State))
+		}
+		if err := validateAudit(it.Audit); err != nil {
+			return nil, itemInvalid(i, err)
+		}
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	var recorded []adpacer.ActionKey
+	err := s.write(ctx, fmt.Sprintf("plan %d actions", len(items)), func(tx *sql.Tx) error {
+		recorded = recorded[:0]
+		if err := s.checkEpoch(ctx, tx, epoch); err != nil {
+			return err
+		}
+		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO actions (key, campaign_id, line_id, kind, value, previous, reason, state, before,
+			detail, epoch, planned_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`))
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		aud, err := tx.PrepareContext(ctx, s.q(auditInsert))
+		if err != nil {
+			return err
+		}
+		defer aud.Close()
+		now := s.cfg.Now().UnixMicro()
+		for _, it := range items {
+			a, state, before, detail := it.Action, adpacer.ActionPlanned, any(nil), ""
+			if it.State == adpacer.ActionHeld {
+				state, before, detail = adpacer.ActionHeld, microsArg(it.Before), it.Detail
+			}
+			res, err := ins.ExecContext(ctx, string(a.Key), string(a.Campaign), a.Line, string(a.Kind), microsArg(a.Value), microsArg(a.Previous),
+				a.Reason, string(state), before, detail, epoch, now, now)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue // decided before: the key is in the ledger
+			}
+			recorded = append(recorded, a.Key)
+			if it.Audit != nil {
+				if _, err := aud.ExecContext(ctx, s.auditArgs(it.Audit)...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recorded, nil
+}
+
+// ClaimActions implements store.Store. The rows are updated in key order,
+// so two processes claiming overlapping batches on PostgreSQL take the row
+// locks in the same order and cannot deadlock; the state condition in the
+// UPDATE is what refuses a second claim (PostgreSQL re-checks it on the
+// committed row after waiting; SQLite has one writer at a time).
+func (s *Store) ClaimActions(ctx context.Context, keys []adpacer.ActionKey, epoch int64) ([]adpacer.ActionKey, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	order := slices.Clone(keys)
+	slices.Sort(order)
+	order = slices.Compact(order)
+	var claimed []adpacer.ActionKey
+	err := s.write(ctx, fmt.Sprintf("claim %d actions", len(order)), func(tx *sql.Tx) error {
+		claimed = claimed[:0]
+		if err := s.checkEpoch(ctx, tx, epoch); err != nil {
+			return err
+		}
+		upd, err := tx.PrepareContext(ctx, s.q(`UPDATE actions SET state = ?, epoch = ?, updated_us = ? WHERE key = ? AND state IN (?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		now := s.cfg.Now().UnixMicro()
+		won := make(map[adpacer.ActionKey]bool, len(order))
+		for _, k := range order {
+			res, err := upd.ExecContext(ctx, string(adpacer.ActionClaimed), epoch, now, string(k), string(adpacer.ActionPlanned), string(adpacer.ActionHeld))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				won[k] = true
+				continue
+			}
+			var one int
+			err = tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM actions WHERE key = ?`), string(k)).Scan(&one)
+			if err == sql.ErrNoRows {
+				return fmt.Errorf("%w: action %q is not in the ledger", store.ErrNotFound, k)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for _, k := range keys {
+			if won[k] {
+				claimed = append(claimed, k)
+				delete(won, k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return claimed, nil
+}
+
+// finishFrom is the states an outcome may be recorded from.
+func finishFrom(state adpacer.ActionState) ([]adpacer.ActionState, error) {
+	switch state {
+	case adpacer.ActionApplied, adpacer.ActionNoop, adpacer.ActionFailed:
+		return []adpacer.ActionState{adpacer.ActionClaimed}, nil
+	case adpacer.ActionHeld, adpacer.ActionRejected:
+		return []adpacer.ActionState{adpacer.ActionPlanned, adpacer.ActionClaimed, adpacer.ActionHeld}, nil
+	}
+	return nil, store.Invalid("state", fmt.Sprintf("%q is not applied, noop, failed, held or rejected", state))
+}
+
+// FinishActions implements store.Store.
+func (s *Store) FinishActions(ctx context.Context, items []store.FinishItem, epoch int64) error {
+	from := make([][]adpacer.ActionState, len(items))
+	for i, it := range items {
+		f, err := finishFrom(it.State)
+		if err != nil {
+			return itemInvalid(i, err)
+		}
+		if err := validateAudit(it.Audit); err != nil {
+			return itemInvalid(i, err)
+		}
+		from[i] = f
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	return s.write(ctx, fmt.Sprintf("finish %d actions", len(items)), func(tx *sql.Tx) error {
+		if err := s.checkEpoch(ctx, tx, epoch); err != nil {
+			return err
+		}
+		aud, err := tx.PrepareContext(ctx, s.q(auditInsert))
+		if err != nil {
+			return err
+		}
+		defer aud.Close()
+		for i, it := range items {
+			if err := s.transitionTx(ctx, tx, it.Key, epoch, from[i], it.State, `, before = ?, detail = ?`, microsArg(it.Before), it.Detail); err != nil {
+				return err
+			}
+			if it.Audit != nil {
+				if _, err := aud.ExecContext(ctx, s.auditArgs(it.Audit)...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
