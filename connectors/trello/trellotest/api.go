@@ -329,13 +329,20 @@ func (s *Server) routeLists(m string, seg []string, q url.Values, memberID strin
 	case len(seg) == 2 && m == http.MethodGet:
 		return ok(s.listJSON(l, listDefault))
 	case len(seg) == 2 && m == http.MethodPut:
-		if v := q.Get("closed"); v != "" {
+		old := map[string]any{}
+		if v := q.Get("closed"); v != "" && (v == "true") != l.Closed {
+			old["closed"] = l.Closed
 			l.Closed = v == "true"
 		}
-		if v := q.Get("name"); v != "" {
+		if v := q.Get("name"); v != "" && v != l.Name {
+			old["name"] = l.Name
 			l.Name = v
 		}
-		s.record("updateList", memberID, s.boards[l.BoardID], nil, map[string]any{"list": listRef(l)})
+		ref := listRef(l)
+		if _, changed := old["closed"]; changed {
+			ref["closed"] = l.Closed // like data.card of updateCard: the new value
+		}
+		s.record("updateList", memberID, s.boards[l.BoardID], nil, map[string]any{"list": ref, "old": old})
 		return ok(s.listJSON(l, listDefault))
 	case len(seg) == 3 && seg[2] == "cards" && m == http.MethodGet:
 		f, okf := pickFields(q.Get("fields"), cardDefault, cardExtra)
@@ -423,7 +430,7 @@ func (s *Server) routeCards(r *http.Request, m string, seg []string, q url.Value
 			return bad("member is already on the card")
 		}
 		c.Members = append(c.Members, mb.ID)
-		s.record("addMemberToCard", memberID, b, c, map[string]any{"idMember": mb.ID, "member": map[string]any{"id": mb.ID, "name": mb.FullName}})
+		s.record("addMemberToCard", memberID, b, c, map[string]any{"idMember": mb.ID}).Subject = mb.ID
 		out := []map[string]any{}
 		for _, id := range c.Members {
 			out = append(out, s.memberJSON(s.members[id], append(memberFields, memberExtra...)))
@@ -434,7 +441,7 @@ func (s *Server) routeCards(r *http.Request, m string, seg []string, q url.Value
 			return notFound()
 		}
 		c.Members = slices.DeleteFunc(c.Members, func(id string) bool { return id == seg[3] })
-		s.record("removeMemberFromCard", memberID, b, c, map[string]any{"idMember": seg[3]})
+		s.record("removeMemberFromCard", memberID, b, c, map[string]any{"idMember": seg[3], "deactivated": false}).Subject = seg[3]
 		return ok(map[string]any{"_value": nil})
 	case seg[2] == "members" && len(seg) == 3 && m == http.MethodGet:
 		out := []map[string]any{}
@@ -608,7 +615,7 @@ func (s *Server) updateCard(c *card, q url.Values, memberID string) *response {
 		}
 	}
 	update := func(field string, old any, extra map[string]any) {
-		data := map[string]any{"old": map[string]any{field: old}}
+		data := map[string]any{"old": map[string]any{field: old}, "card": changedCardRef(c, field)}
 		for k, v := range extra {
 			data[k] = v
 		}

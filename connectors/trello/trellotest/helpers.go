@@ -190,8 +190,8 @@ func (s *Server) MoveCard(cardID, listName, username string) error {
 	before := s.lists[c.ListID]
 	old := c.ListID
 	c.ListID = l.ID
-	s.record("updateCard", m.ID, s.boards[c.BoardID], c,
-		map[string]any{"old": map[string]any{"idList": old}, "listBefore": listRef(before), "listAfter": listRef(l)}, "idList")
+	s.record("updateCard", m.ID, s.boards[c.BoardID], c, map[string]any{"old": map[string]any{"idList": old},
+		"card": changedCardRef(c, "idList"), "listBefore": listRef(before), "listAfter": listRef(l)}, "idList")
 	return nil
 }
 
@@ -208,8 +208,8 @@ func (s *Server) ArchiveCard(cardID, username string) error {
 		return fmt.Errorf("trellotest: no card %q", cardID)
 	}
 	c.Closed = true
-	s.record("updateCard", m.ID, s.boards[c.BoardID], c,
-		map[string]any{"old": map[string]any{"closed": false}, "list": listRef(s.lists[c.ListID])}, "closed")
+	s.record("updateCard", m.ID, s.boards[c.BoardID], c, map[string]any{"old": map[string]any{"closed": false},
+		"card": changedCardRef(c, "closed"), "list": listRef(s.lists[c.ListID])}, "closed")
 	return nil
 }
 

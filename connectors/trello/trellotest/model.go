@@ -66,6 +66,10 @@ type action struct {
 	Data                                map[string]any
 	// old holds the field names an updateCard changed (for "updateCard:idList" filters).
 	old []string
+
+	// Subject is the member an add/removeMemberToCard action is about,
+	// sent as the action's top-level "member".
+	Subject string
 }
 
 const trelloTime = "2006-01-02T15:04:05.000Z"
@@ -124,6 +128,10 @@ var (
 	memberExtra  = []string{"avatarHash", "initials"}
 )
 
+// cardLabelFields are the fields of the labels embedded in a card (adlio's
+// cards/card-create.json, the fixture of a card with labels).
+var cardLabelFields = []string{"color", "id", "idBoard", "name", "uses"}
+
 // pickFields resolves a `fields` parameter: "" or "all" gives the default
 // set; otherwise every name must be known, and id is always returned.
 func pickFields(param string, def, extra []string) ([]string, bool) {
@@ -163,15 +171,33 @@ func (s *Server) boardJSON(b *board, fields []string) map[string]any {
 	all := map[string]any{
 		"id": b.ID, "name": b.Name, "desc": b.Desc, "descData": nil, "closed": b.Closed,
 		"idOrganization": nil, "pinned": false,
-		"url":              s.URL() + "/board/" + b.ID,
-		"shortUrl":         s.URL() + "/board/" + b.ID,
-		"shortLink":        sl,
-		"prefs":            map[string]any{"permissionLevel": "private", "comments": "members", "background": "blue", "backgroundColor": "#0079BF"},
-		"labelNames":       map[string]string{"green": "", "yellow": "", "orange": "", "red": "", "purple": "", "blue": ""},
+		"url":       s.URL() + "/board/" + b.ID,
+		"shortUrl":  s.URL() + "/board/" + b.ID,
+		"shortLink": sl,
+		"prefs": map[string]any{"permissionLevel": "private", "voting": "disabled", "comments": "members", "invitations": "members",
+			"selfJoin": false, "cardCovers": true, "calendarFeedEnabled": false, "background": "blue", "backgroundImage": nil,
+			"backgroundImageScaled": nil, "backgroundTile": false, "backgroundBrightness": "dark", "backgroundColor": "#0079BF",
+			"canBePublic": true, "canBeOrg": true, "canBePrivate": true, "canInvite": true},
+		"labelNames":       s.labelNames(b),
 		"dateLastActivity": fmtTime(b.LastActivity),
 		"starred":          false, "subscribed": false,
 	}
 	return project(all, fields)
+}
+
+// labelNames is a board's labelNames object: the name of the first label of
+// each of Trello's ten colours, "" when the board has none.
+func (s *Server) labelNames(b *board) map[string]string {
+	out := map[string]string{}
+	for c := range labelColors {
+		out[c] = ""
+	}
+	for i := len(b.Labels) - 1; i >= 0; i-- {
+		if l := s.labels[b.Labels[i]]; l.Color != "" {
+			out[l.Color] = l.Name
+		}
+	}
+	return out
 }
 
 func (s *Server) listJSON(l *list, fields []string) map[string]any {
@@ -215,7 +241,7 @@ func (s *Server) cardJSON(c *card, fields []string, withItems bool) map[string]a
 	labels := []map[string]any{}
 	for _, id := range c.Labels {
 		if l := s.labels[id]; l != nil {
-			labels = append(labels, s.labelJSON(l, labelDefault))
+			labels = append(labels, s.labelJSON(l, cardLabelFields))
 		}
 	}
 	var due any
@@ -228,7 +254,7 @@ func (s *Server) cardJSON(c *card, fields []string, withItems bool) map[string]a
 		"idBoard": c.BoardID, "idList": c.ListID, "pos": c.Pos, "closed": c.Closed,
 		"idLabels": nonNil(c.Labels), "labels": labels, "idMembers": nonNil(c.Members),
 		"due": due, "dueComplete": c.DueComplete, "dateLastActivity": fmtTime(c.LastActivity),
-		"badges":          map[string]any{"votes": 0, "viewingMemberVoted": false, "subscribed": false, "fogbugz": "", "checkItems": 0, "checkItemsChecked": 0, "comments": comments, "attachments": 0, "description": c.Desc != "", "due": due},
+		"badges":          map[string]any{"votes": 0, "viewingMemberVoted": false, "subscribed": false, "fogbugz": "", "checkItems": 0, "checkItemsChecked": 0, "comments": comments, "attachments": 0, "description": c.Desc != "", "due": due, "dueComplete": c.DueComplete},
 		"checkItemStates": []any{}, "idChecklists": []string{}, "idAttachmentCover": nil, "manualCoverAttachment": false,
 		"email":          nil,
 		"shortLink":      sl,
@@ -291,7 +317,11 @@ func (s *Server) actionJSON(a *action) map[string]any {
 	if m != nil {
 		creator = s.memberJSON(m, []string{"id", "username", "fullName", "initials", "avatarHash"})
 	}
-	return map[string]any{"id": a.ID, "idMemberCreator": a.MemberID, "type": a.Type, "date": fmtTime(a.Date), "data": a.Data, "memberCreator": creator}
+	out := map[string]any{"id": a.ID, "idMemberCreator": a.MemberID, "type": a.Type, "date": fmtTime(a.Date), "data": a.Data, "memberCreator": creator}
+	if sm := s.members[a.Subject]; sm != nil {
+		out["member"] = s.memberJSON(sm, []string{"id", "username", "fullName", "initials", "avatarHash"})
+	}
+	return out
 }
 
 // Small references embedded in action data.
@@ -300,8 +330,41 @@ func (s *Server) boardRef(b *board) map[string]any {
 }
 
 func cardRef(c *card) map[string]any {
-	return map[string]any{"id": c.ID, "name": c.Name, "idShort": c.IDShort, "shortLink": shortLink(c.ID), "idList": c.ListID}
+	return map[string]any{"id": c.ID, "name": c.Name, "idShort": c.IDShort, "shortLink": shortLink(c.ID)}
 }
+
+// changedCardRef is data.card of an updateCard action: the reference plus
+// the changed field's new value, as Trello sends it (data.old holds the
+// previous one).
+func changedCardRef(c *card, field string) map[string]any {
+	ref := cardRef(c)
+	switch field {
+	case "idList":
+		ref[field] = c.ListID
+	case "name":
+		ref[field] = c.Name
+	case "desc":
+		ref[field] = c.Desc
+	case "closed":
+		ref[field] = c.Closed
+	case "dueComplete":
+		ref[field] = c.DueComplete
+	case "due":
+		var due any
+		if c.Due != nil {
+			due = fmtTime(*c.Due)
+		}
+		ref[field] = due
+	case "idMembers":
+		ref[field] = nonNil(c.Members)
+	}
+	return ref
+}
+
+// listInData are the card action types whose data names the card's list
+// (adlio's action fixtures: createCard, commentCard and copyCard do; member
+// changes do not); other types pass data.list themselves when Trello sends it.
+var listInData = map[string]bool{"createCard": true, "commentCard": true, "copyCard": true}
 
 func listRef(l *list) map[string]any {
 	if l == nil {
@@ -321,7 +384,7 @@ func (s *Server) record(typ, memberID string, b *board, c *card, data map[string
 		if _, ok := data["card"]; !ok {
 			data["card"] = cardRef(c)
 		}
-		if _, ok := data["list"]; !ok && typ != "updateCard" {
+		if _, ok := data["list"]; !ok && listInData[typ] {
 			data["list"] = listRef(s.lists[c.ListID])
 		}
 		c.LastActivity = now
