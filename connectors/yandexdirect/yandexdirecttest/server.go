@@ -5,8 +5,8 @@
 // five requests in flight per advertiser, per-item ActionResults, paging
 // with LimitedBy, the Reports 201 -> 202 -> 200 lifecycle with its queue and
 // rate limits, ad moderation transitions, the three-edits-a-day daily
-// budget rule, bid modifiers with their per-type value ranges, and fault
-// hooks. Statistics come from a pluggable
+// budget rule, bid modifiers with their per-type value ranges, the Yandex
+// ID token endpoint with refresh-token rotation, and fault hooks. Statistics come from a pluggable
 // SpendSource so a simulator can drive the account.
 package yandexdirecttest
 
@@ -96,6 +96,20 @@ type Options struct {
 	ConcurrencyErrorCost int64
 	// Seed for the fault hooks' random source.
 	Seed uint64
+	// OAuthClientID and OAuthClientSecret are the OAuth client the token
+	// endpoint accepts (defaults DefaultOAuthClientID/Secret).
+	OAuthClientID, OAuthClientSecret string
+	// AccessTokenTTL is the life of access tokens issued by the token
+	// endpoint (default 365 days; the notes give no figure, Yandex tokens
+	// are long-lived). The API answers 53 to an expired one.
+	AccessTokenTTL time.Duration
+	// KeepRefreshTokens returns the same refresh token on refresh instead
+	// of rotating it (default: rotate, and the old one is dead).
+	KeepRefreshTokens bool
+	// ReuseAccessTokenAbove: when > 0, a refresh returns the grant's current
+	// access token unchanged while it has more than this left to live, as
+	// Yandex may (api-notes §1.11). 0 always issues a new one.
+	ReuseAccessTokenAbove time.Duration
 	// Spend supplies statistics (default NewMemorySpend()).
 	Spend SpendSource
 }
@@ -242,7 +256,6 @@ type principal struct {
 	login   string
 	agency  bool
 	clients map[string]bool
-	revoked bool
 }
 
 // Server is the fake. Create it with New; it is safe for concurrent use.
@@ -269,6 +282,13 @@ type Server struct {
 	rnd        *rand.Rand
 	failNext   []int
 	failReport map[string]bool
+	// OAuth: refresh-token grants, expiry of issued access tokens (tokens
+	// added with AddAdvertiser/AddAgency never expire), revoked access
+	// tokens and how often each was used.
+	grants        map[string]*grant
+	tokenExpiry   map[string]time.Time
+	revokedTokens map[string]bool
+	tokenUses     map[string]int
 	// failPrefix: the next n requests for reports whose name starts with
 	// prefix answer 500 (FailReports).
 	failPrefix []reportFailure
@@ -320,6 +340,12 @@ func newServer(opts Options) *Server {
 	if opts.Spend == nil {
 		opts.Spend = NewMemorySpend()
 	}
+	if opts.OAuthClientID == "" {
+		opts.OAuthClientID, opts.OAuthClientSecret = DefaultOAuthClientID, DefaultOAuthClientSecret
+	}
+	if opts.AccessTokenTTL <= 0 {
+		opts.AccessTokenTTL = 365 * 24 * time.Hour
+	}
 	switch {
 	case opts.ConcurrencyErrorCost == 0:
 		opts.ConcurrencyErrorCost = errorCost
@@ -334,21 +360,25 @@ func newServer(opts Options) *Server {
 		costs[k] = v
 	}
 	return &Server{
-		opts:       opts,
-		clock:      opts.Clock,
-		spend:      opts.Spend,
-		tokens:     map[string]*principal{},
-		accounts:   map[string]*account{},
-		campaigns:  map[int64]*campaign{},
-		ads:        map[int64]*ad{},
-		adsByCamp:  map[int64][]int64{},
-		modifiers:  map[int64]*BidModifier{},
-		nextID:     100000,
-		edits:      map[editKey]int{},
-		calls:      map[string]int{},
-		rnd:        rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		failReport: map[string]bool{},
-		costs:      costs,
+		opts:          opts,
+		clock:         opts.Clock,
+		spend:         opts.Spend,
+		tokens:        map[string]*principal{},
+		accounts:      map[string]*account{},
+		campaigns:     map[int64]*campaign{},
+		ads:           map[int64]*ad{},
+		adsByCamp:     map[int64][]int64{},
+		modifiers:     map[int64]*BidModifier{},
+		nextID:        100000,
+		edits:         map[editKey]int{},
+		calls:         map[string]int{},
+		rnd:           rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		failReport:    map[string]bool{},
+		grants:        map[string]*grant{},
+		tokenExpiry:   map[string]time.Time{},
+		revokedTokens: map[string]bool{},
+		tokenUses:     map[string]int{},
+		costs:         costs,
 	}
 }
 
@@ -384,12 +414,13 @@ func (s *Server) AddAgency(login, token string, clients ...string) {
 	s.tokens[token] = p
 }
 
-// RevokeToken makes token answer error 53.
+// RevokeToken makes the access token answer error 53 (other tokens of the
+// same user keep working).
 func (s *Server) RevokeToken(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p := s.tokens[token]; p != nil {
-		p.revoked = true
+	if s.tokens[token] != nil {
+		s.revokedTokens[token] = true
 	}
 }
 
@@ -762,8 +793,13 @@ func (s *Server) advanceAd(a *ad) {
 	a.edited = false
 }
 
-// ServeHTTP routes /json/v5/{service} and /json/v501/{service}.
+// ServeHTTP routes /json/v5/{service}, /json/v501/{service} and the OAuth
+// token endpoint /token.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/token" {
+		s.serveToken(w, r)
+		return
+	}
 	version, service, ok := route(r.URL.Path)
 	if !ok {
 		writeError(w, http.StatusNotFound, "", apiErr{CodeInvalidRequest, "Invalid request", "Unknown path " + r.URL.Path + "; use /json/v5/{service} or /json/v501/{service}"})
@@ -820,9 +856,13 @@ func (s *Server) authenticate(r *http.Request) (adv *account, operator *account,
 		return nil, nil, &apiErr{CodeInvalidRequest, "Invalid request", "Authorization header must be 'Bearer <token>'"}
 	}
 	p := s.tokens[tok]
-	if p == nil || p.revoked {
+	if p == nil || s.revokedTokens[tok] {
 		return nil, nil, &apiErr{CodeAuth, "Authorization error", "Invalid OAuth token"}
 	}
+	if exp, ok := s.tokenExpiry[tok]; ok && !s.clock.Now().Before(exp) {
+		return nil, nil, &apiErr{CodeAuth, "Authorization error", "OAuth token expired"}
+	}
+	s.tokenUses[tok]++
 	login := r.Header.Get("Client-Login")
 	target := p.login
 	switch {

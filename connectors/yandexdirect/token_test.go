@@ -1,0 +1,181 @@
+package yandexdirect_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors/yandexdirect"
+	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
+	"github.com/adpacer/adpacer/internal/oauthx"
+	"github.com/adpacer/adpacer/store"
+)
+
+// memTokenStore is an oauthx.TokenStore in memory; onSave runs before a
+// token is stored and may refuse it.
+type memTokenStore struct {
+	mu     sync.Mutex
+	toks   map[string]adpacer.OAuthToken
+	saves  int
+	onSave func(adpacer.OAuthToken) error
+}
+
+func (m *memTokenStore) LoadToken(_ context.Context, name string) (adpacer.OAuthToken, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.toks[name]
+	if !ok {
+		return adpacer.OAuthToken{}, store.ErrNotFound
+	}
+	return t, nil
+}
+
+func (m *memTokenStore) SaveToken(_ context.Context, name string, t adpacer.OAuthToken) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.onSave != nil {
+		if err := m.onSave(t); err != nil {
+			return err
+		}
+	}
+	if m.toks == nil {
+		m.toks = map[string]adpacer.OAuthToken{}
+	}
+	m.toks[name] = t
+	m.saves++
+	return nil
+}
+
+func (m *memTokenStore) saved(t *testing.T) adpacer.OAuthToken {
+	t.Helper()
+	tok, err := m.LoadToken(context.Background(), "yandex-bank")
+	if err != nil {
+		t.Fatalf("no token persisted: %v", err)
+	}
+	return tok
+}
+
+// oauthClient builds the connector on internal/oauthx's persisting source
+// against the fake's token endpoint, as the daemon does.
+func (e *env) oauthClient(t *testing.T, st *memTokenStore, refresh string) *yandexdirect.Client {
+	t.Helper()
+	id, secret := e.fake.OAuthClient()
+	src, err := oauthx.New(oauthx.Config{Name: "yandex-bank", ClientID: id, ClientSecret: secret,
+		TokenURL: e.fake.TokenURL(), RefreshToken: refresh, Store: st,
+		HTTPClient: e.fake.HTTPClient(), Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := yandexdirect.New(yandexdirect.Config{ID: "yandex-bank", BaseURL: e.fake.URL(), ClientLogin: login}, src,
+		yandexdirect.Options{Clock: e.clock, Registerer: e.reg, Rand: func() float64 { return 0.5 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// OAuth contract (issue 6, api-notes §1.11): tokens come from Yandex ID's
+// refresh-token grant, which rotates the refresh token; the rotated token
+// is persisted before the access token that came with it is used, so a
+// restart continues from the store; error 53 gets one fresh token; a
+// revoked grant is terminal with an alert and no loop.
+func TestContractTokenRotationPersistedBeforeUse(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{AccessTokenTTL: time.Hour})
+	ids := e.addCampaigns(2, 1)
+	e.seedSpend(ids, 2)
+	const initial = "1:initial-refresh-CANARY"
+	e.fake.AddRefreshToken(initial, token)
+	// Only tokens from the endpoint work from now on.
+	e.fake.RevokeToken(token)
+
+	var usedBeforeSave []string
+	st := &memTokenStore{onSave: func(tok adpacer.OAuthToken) error {
+		if n := e.fake.TokenUses(tok.AccessToken); n != 0 {
+			usedBeforeSave = append(usedBeforeSave, tok.AccessToken)
+		}
+		return nil
+	}}
+	c := e.oauthClient(t, st, initial)
+	if _, err := c.Pull(context.Background(), pullReq(2)); err != nil {
+		t.Fatalf("pull with a refreshed token: %v", err)
+	}
+	first := st.saved(t)
+	switch {
+	case first.RefreshToken == initial || !e.fake.RefreshTokenValid(first.RefreshToken):
+		t.Fatalf("rotated refresh token not persisted: %+v", first)
+	case e.fake.RefreshTokenValid(initial):
+		t.Fatal("the fake did not rotate: the test would prove nothing")
+	case len(usedBeforeSave) > 0:
+		t.Fatalf("access tokens used before their refresh token was persisted: %d", len(usedBeforeSave))
+	case e.fake.TokenUses(first.AccessToken) == 0 || st.saves != 1 || e.fake.Calls("oauth.token") != 1:
+		t.Fatalf("uses %d, saves %d, token calls %d", e.fake.TokenUses(first.AccessToken), st.saves, e.fake.Calls("oauth.token"))
+	}
+
+	// A restart after the access token expired: the configured refresh
+	// token is dead, the persisted one carries on (one token call).
+	e.clock.Advance(2 * time.Hour)
+	c2 := e.oauthClient(t, st, initial)
+	if _, err := c2.Pull(context.Background(), pullReq(2)); err != nil {
+		t.Fatalf("pull after restart: %v", err)
+	}
+	second := st.saved(t)
+	if second.RefreshToken == first.RefreshToken || e.fake.RefreshTokenValid(first.RefreshToken) || e.fake.Calls("oauth.token") != 2 || len(usedBeforeSave) > 0 {
+		t.Fatalf("restart: %+v, token calls %d", second, e.fake.Calls("oauth.token"))
+	}
+
+	// Error 53 on a token the source still thinks valid: one refresh, one
+	// repeat, success.
+	e.fake.RevokeToken(second.AccessToken)
+	if _, err := c2.Pull(context.Background(), pullReq(2)); err != nil {
+		t.Fatalf("pull after error 53: %v", err)
+	}
+	if third := st.saved(t); third.AccessToken == second.AccessToken || e.fake.Calls("oauth.token") != 3 || len(c2.Alerts()) != 0 {
+		t.Fatalf("after 53: token calls %d, alerts %v", e.fake.Calls("oauth.token"), c2.Alerts())
+	}
+
+	// The user revokes the grant: terminal, an alert, no loop, no secret in
+	// the error.
+	e.fake.RevokeRefreshToken(st.saved(t).RefreshToken)
+	e.clock.Advance(2 * time.Hour)
+	e.fake.ResetCalls()
+	for i := 0; i < 3; i++ {
+		_, err := c2.Pull(context.Background(), pullReq(2))
+		if !adpacer.IsTerminal(err) || !errors.Is(err, oauthx.ErrTokenRevoked) || strings.Contains(err.Error(), "CANARY") {
+			t.Fatalf("pull %d after revocation: %v", i, err)
+		}
+	}
+	calls := e.fake.CallCounts()
+	// oauthx tries the stored and the configured refresh token once each.
+	if calls["oauth.token"] > 2 || len(calls) != 1 {
+		t.Fatalf("calls after revocation %v: must not loop nor reach the API", calls)
+	}
+	if a := c2.Alerts(); len(a) != 1 || a[0].Kind != "connector_auth" {
+		t.Fatalf("alerts %+v", a)
+	}
+}
+
+// A rotated refresh token that cannot be persisted is never used: the
+// access token that came with it does not reach the API. (The provider has
+// already rotated the configured token away, so the retry finds the grant
+// dead: terminal, with an alert for a person to re-authorise.)
+func TestContractTokenNotUsedWhenPersistFails(t *testing.T) {
+	e := newEnv(t, yandexdirecttest.Options{})
+	e.addCampaigns(1, 0)
+	e.fake.AddRefreshToken("1:initial", token)
+	st := &memTokenStore{onSave: func(adpacer.OAuthToken) error { return errors.New("disk full") }}
+	c := e.oauthClient(t, st, "1:initial")
+	if _, err := c.Pull(context.Background(), pullReq(2)); err == nil {
+		t.Fatal("pull succeeded without a persisted token")
+	}
+	calls := e.fake.CallCounts()
+	if calls["oauth.token"] < 1 || calls["oauth.token"] > 2 || len(calls) != 1 {
+		t.Fatalf("calls %v: only the token endpoint may have been reached", calls)
+	}
+	if a := c.Alerts(); len(a) != 1 || a[0].Kind != "connector_auth" {
+		t.Fatalf("alerts %+v", a)
+	}
+}
