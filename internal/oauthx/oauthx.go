@@ -68,6 +68,11 @@ type Source struct {
 	tok     adpacer.OAuthToken
 	loaded  bool
 	revoked error
+	// pending is a refreshed token the store failed to persist. The
+	// provider has already rotated the refresh token, so the old one is
+	// dead: pending is the only valid credential and is saved (never
+	// refreshed again) before anything is handed out.
+	pending *adpacer.OAuthToken
 }
 
 var _ oauth2.TokenSource = (*Source)(nil)
@@ -140,6 +145,13 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 		}
 		s.loaded = true
 	}
+	if s.pending != nil {
+		if err := s.cfg.Store.SaveToken(ctx, s.cfg.Name, *s.pending); err != nil {
+			return nil, fmt.Errorf("oauth %s: persist refreshed token (retry): %w", s.cfg.Name, err)
+		}
+		s.adopt(*s.pending)
+		s.pending = nil
+	}
 	now := s.cfg.Now()
 	if s.tok.AccessToken != "" && now.Add(s.cfg.EarlyExpiry).Before(s.tok.Expiry) {
 		return s.oauth2Token(), nil
@@ -160,14 +172,22 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 		fresh.RefreshToken = s.tok.RefreshToken
 	}
 	if err := s.cfg.Store.SaveToken(ctx, s.cfg.Name, fresh); err != nil {
-		// Never hand out a token whose rotated refresh token is not durable.
+		// Never hand out a token whose rotated refresh token is not durable,
+		// but keep it: the provider has rotated, so refreshing again from
+		// the old refresh token would get invalid_grant and need a person.
+		s.pending = &fresh
 		return nil, fmt.Errorf("oauth %s: persist refreshed token: %w", s.cfg.Name, err)
 	}
-	s.tok = fresh
-	if s.cfg.Expiry != nil && !fresh.Expiry.IsZero() {
-		s.cfg.Expiry.WithLabelValues(s.cfg.Name).Set(float64(fresh.Expiry.Unix()))
-	}
+	s.adopt(fresh)
 	return s.oauth2Token(), nil
+}
+
+// adopt makes a persisted token current.
+func (s *Source) adopt(t adpacer.OAuthToken) {
+	s.tok = t
+	if s.cfg.Expiry != nil && !t.Expiry.IsZero() {
+		s.cfg.Expiry.WithLabelValues(s.cfg.Name).Set(float64(t.Expiry.Unix()))
+	}
 }
 
 func (s *Source) refresh(ctx context.Context, refresh string) (adpacer.OAuthToken, error) {

@@ -210,3 +210,34 @@ func TestInvalidateForcesRefresh(t *testing.T) {
 		t.Fatalf("after Invalidate: %v, %d calls, token %v", err, ts.calls.Load(), tok)
 	}
 }
+
+// A store that fails to persist a rotated token must not cost the only
+// valid refresh token: the next call saves the kept token instead of
+// refreshing from the dead one (which the provider refuses with
+// invalid_grant, needing a person to re-authorise).
+func TestFailedPersistKeepsRotatedToken(t *testing.T) {
+	ts, srv, st := setup(t, "seed")
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	src, err := New(Config{Name: "ya1", ClientID: "cid", TokenURL: srv.URL, RefreshToken: "seed", Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.fail = errors.New("disk full")
+	if tok, err := src.Token(); err == nil || tok != nil {
+		t.Fatalf("token handed out without being persisted: %v, %v", tok, err)
+	}
+	if _, err := src.Token(); err == nil {
+		t.Fatal("second call succeeded while the store still fails")
+	}
+	st.fail = nil
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatalf("after the store recovered: %v", err)
+	}
+	if tok.AccessToken != "access-refresh-b" || st.toks["ya1"].RefreshToken != "refresh-b" {
+		t.Fatalf("token %q, stored %+v: want the token of the one refresh", tok.AccessToken, st.toks["ya1"])
+	}
+	if n := ts.calls.Load(); n != 1 {
+		t.Fatalf("token endpoint called %d times, want 1 (a second refresh would use the rotated-away token)", n)
+	}
+}
