@@ -652,9 +652,10 @@ func truncateList(xs []string, n int) string {
 	return strings.Join(xs[:n], ", ") + fmt.Sprintf(" and %d more", len(xs)-n)
 }
 
-// record writes the plan's actions to the ledger per mode. The ledger key
-// makes recording idempotent: an action decided in an earlier run of the
-// same window is not recorded twice.
+// record writes the plan's actions to the ledger per mode, with their
+// audit entries, in one transaction. The ledger key makes recording
+// idempotent: an action decided in an earlier run of the same window is
+// not recorded twice (nor audited twice).
 func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, camps []adpacer.Campaign) error {
 	epoch := r.opt.Epoch()
 	if epoch == 0 && len(plan.Actions) > 0 {
@@ -664,7 +665,7 @@ func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, ca
 	for _, c := range camps {
 		byID[c.ID] = c
 	}
-	dry := map[string][]adpacer.Action{}
+	items := make([]store.PlanItem, 0, len(plan.Actions))
 	for _, pa := range plan.Actions {
 		a := adpacer.Action{Key: pa.Key, Campaign: pa.Campaign, Line: pa.Line, Kind: pa.Kind, Value: pa.Value, Previous: pa.Previous, Reason: pa.Reason}
 		mode := r.modeOf(pa.Line)
@@ -672,45 +673,53 @@ func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, ca
 			r.m.actions.WithLabelValues(string(a.Kind), "observed").Inc()
 			continue
 		}
-		if err := r.opt.Store.PlanAction(ctx, a, epoch); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				// Either decided before in this window (the key exists) or
-				// fenced: another replica took over with a newer epoch.
-				if _, lerr := r.opt.Store.Action(ctx, a.Key); lerr == nil {
-					continue
-				}
-				return fmt.Errorf("pace: record %s: %w: %w", a.Key, ErrNotLeader, err)
-			}
-			return fmt.Errorf("pace: record %s: %w", a.Key, err)
-		}
-		r.m.actions.WithLabelValues(string(a.Kind), "planned").Inc()
-		audit := store.AuditEntry{At: now, Actor: "engine", ActionKey: a.Key, Campaign: a.Campaign, Kind: string(a.Kind), Before: a.Previous, After: a.Value, Detail: a.Reason}
+		it := store.PlanItem{Action: a, Audit: &store.AuditEntry{At: now, Actor: "engine", ActionKey: a.Key, Campaign: a.Campaign,
+			Kind: string(a.Kind), Before: a.Previous, After: a.Value, Detail: a.Reason, Outcome: "planned"}}
 		switch {
 		case mode == DryRun:
-			audit.Outcome = "dry_run"
-			if err := r.opt.Store.FinishAction(ctx, a.Key, adpacer.ActionHeld, a.Previous, "dry-run: not sent", epoch); err != nil {
-				return fmt.Errorf("pace: hold %s: %w", a.Key, err)
-			}
+			it.State, it.Before, it.Detail, it.Audit.Outcome = adpacer.ActionHeld, a.Previous, "dry-run: not sent", "dry_run"
+		case mode == Approve && pa.NeedsApproval:
+			it.State, it.Before, it.Detail, it.Audit.Outcome = adpacer.ActionHeld, a.Previous, "awaiting approval", "awaiting_approval"
+		}
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	recorded, err := r.opt.Store.PlanActions(ctx, items, epoch)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Keys already in the ledger are skipped, so a conflict is
+			// the fence: another replica took over with a newer epoch.
+			return fmt.Errorf("pace: record %d actions: %w: %w", len(items), ErrNotLeader, err)
+		}
+		return fmt.Errorf("pace: record %d actions: %w", len(items), err)
+	}
+	isNew := make(map[adpacer.ActionKey]bool, len(recorded))
+	for _, k := range recorded {
+		isNew[k] = true
+	}
+	dry := map[string][]adpacer.Action{}
+	for _, it := range items {
+		a := it.Action
+		if !isNew[a.Key] {
+			continue
+		}
+		r.m.actions.WithLabelValues(string(a.Kind), "planned").Inc()
+		switch it.Audit.Outcome {
+		case "dry_run":
 			if inst, ok := r.route(byID[a.Campaign]); ok {
 				dry[inst.ID] = append(dry[inst.ID], a)
 			}
 			r.m.actions.WithLabelValues(string(a.Kind), "dry_run").Inc()
-		case mode == Approve && pa.NeedsApproval:
-			audit.Outcome = "awaiting_approval"
-			if err := r.opt.Store.FinishAction(ctx, a.Key, adpacer.ActionHeld, a.Previous, "awaiting approval", epoch); err != nil {
-				return fmt.Errorf("pace: hold %s: %w", a.Key, err)
-			}
+		case "awaiting_approval":
+			// The card goes up once the held state is durable.
 			if r.opt.Approvals != nil {
 				if err := r.opt.Approvals.Request(ctx, a, a.Reason); err != nil {
 					r.log.Warn("approval card not created; will retry next cycle", zap.String("action", string(a.Key)), zap.Error(err))
 				}
 			}
 			r.m.actions.WithLabelValues(string(a.Kind), "held_approval").Inc()
-		default:
-			audit.Outcome = "planned"
-		}
-		if _, err := r.opt.Store.AppendAudit(ctx, audit); err != nil {
-			return fmt.Errorf("pace: audit %s: %w", a.Key, err)
 		}
 	}
 	// Dry-run on platforms that can validate (Google validateOnly) still
@@ -805,23 +814,18 @@ func (r *Runner) Apply(ctx context.Context) error {
 	for _, c := range camps {
 		byID[c.ID] = c
 	}
+	// Outcomes decided without sending (expired, rejected approvals,
+	// unroutable) are recorded together before anything is claimed.
 	approvedBy := map[adpacer.ActionKey]string{}
 	send := map[string][]adpacer.Action{}
 	leftClaimed := map[adpacer.ActionKey]bool{} // claimed by an earlier run: may be on the platform
+	var early []finish
 	for _, p := range pending {
 		switch p.State {
 		case adpacer.ActionPlanned:
 			if now.Sub(p.PlannedAt) > r.opt.PendingMaxAge {
-				if err := r.finish(ctx, now, p.Action, adpacer.ActionRejected, nil, "superseded: not sent in time; re-planned from fresh data", epoch, ""); err != nil {
-					return err
-				}
+				early = append(early, r.outcome(now, p.Action, adpacer.ActionRejected, nil, "superseded: not sent in time; re-planned from fresh data", ""))
 				continue
-			}
-			if err := r.opt.Store.ClaimAction(ctx, p.Key, epoch); err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					continue // another replica or run claimed it
-				}
-				return fmt.Errorf("apply: claim %s: %w", p.Key, err)
 			}
 		case adpacer.ActionClaimed:
 			// Left claimed by a crash: replay; the actuator reconciles.
@@ -829,9 +833,7 @@ func (r *Runner) Apply(ctx context.Context) error {
 		case adpacer.ActionHeld:
 			if strings.HasPrefix(p.Detail, "dry-run") {
 				if now.Sub(p.PlannedAt) > r.opt.PendingMaxAge {
-					if err := r.opt.Store.FinishAction(ctx, p.Key, adpacer.ActionRejected, p.Before, "dry-run: expired unsent", epoch); err != nil {
-						return fmt.Errorf("apply: expire %s: %w", p.Key, err)
-					}
+					early = append(early, finish{kind: p.Kind, item: store.FinishItem{Key: p.Key, State: adpacer.ActionRejected, Before: p.Before, Detail: "dry-run: expired unsent"}})
 				}
 				continue
 			}
@@ -844,19 +846,10 @@ func (r *Runner) Apply(ctx context.Context) error {
 				if d.Expired {
 					why = "approval expired"
 				}
-				if err := r.finish(ctx, now, p.Action, adpacer.ActionRejected, nil, why, epoch, d.By); err != nil {
-					return err
-				}
-				if err := r.opt.Approvals.Close(ctx, p.Key, why); err != nil {
-					r.log.Warn("closing approval card failed", zap.String("action", string(p.Key)), zap.Error(err))
-				}
+				f := r.outcome(now, p.Action, adpacer.ActionRejected, nil, why, d.By)
+				f.card = why
+				early = append(early, f)
 				continue
-			}
-			if err := r.opt.Store.ClaimAction(ctx, p.Key, epoch); err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					continue
-				}
-				return fmt.Errorf("apply: claim approved %s: %w", p.Key, err)
 			}
 			approvedBy[p.Key] = d.By
 		default:
@@ -864,75 +857,74 @@ func (r *Runner) Apply(ctx context.Context) error {
 		}
 		inst, ok := r.route(byID[p.Campaign])
 		if !ok {
-			if err := r.finish(ctx, now, p.Action, adpacer.ActionFailed, nil, "no connector instance owns this campaign", epoch, ""); err != nil {
-				return err
+			// Failed is the outcome of a send; one never claimed was
+			// never sent, so it is rejected.
+			state := adpacer.ActionRejected
+			if leftClaimed[p.Key] {
+				state = adpacer.ActionFailed
 			}
+			early = append(early, r.outcome(now, p.Action, state, nil, "no connector instance owns this campaign", approvedBy[p.Key]))
 			continue
 		}
 		send[inst.ID] = append(send[inst.ID], p.Action)
+	}
+	if err := r.recordOutcomes(ctx, early, epoch); err != nil {
+		return err
 	}
 	ids := make([]string, 0, len(send))
 	for id := range send {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	// One write per campaign setting per call. When a crash left an older
-	// action claimed and pace has since decided a newer one for the same
-	// setting, the newer one (decided from fresher data) is sent and the
-	// older is superseded, never sent late: actuators refuse two writes to
-	// one setting in a call, so both in one batch would send the older
-	// (first) value and fail the newer. An older action that was claimed
-	// before this run may have reached the platform before the crash, so
-	// its outcome is read from the platform, not assumed: the audit log and
-	// the Yandex edit count (which reads it) must see a change that landed.
 	var errs []error
 	for _, id := range ids {
-		kept, superseded := newestPerSetting(send[id])
-		var earlier []supersededAction
-		for _, s := range superseded {
-			if leftClaimed[s.old.Key] {
-				earlier = append(earlier, s)
-				continue
-			}
-			why := fmt.Sprintf("superseded by %s, a newer decision for the same setting", s.by)
-			if err := r.finish(ctx, now, s.old, adpacer.ActionRejected, nil, why, epoch, approvedBy[s.old.Key]); err != nil {
-				return err
-			}
-			r.closeApproval(ctx, approvedBy, s.old.Key, why)
+		inst, _ := r.adInstance(id)
+		acts, err := r.supersede(ctx, now, inst, send[id], leftClaimed, approvedBy, epoch)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
 		}
-		if len(earlier) > 0 {
-			inst, _ := r.adInstance(id)
-			outcomes, err := reconcileSuperseded(ctx, inst.Actuator, earlier)
-			if err != nil {
-				// Whether the older write landed is unknown: it stays
-				// claimed, and the newer decision waits with it for a
-				// read that works (both are replayed next run).
-				errs = append(errs, fmt.Errorf("apply %s: %w", id, err))
-				waiting := map[adpacer.ActionKey]bool{}
-				for _, s := range earlier {
-					waiting[s.by] = true
-				}
-				kept = slices.DeleteFunc(kept, func(a adpacer.Action) bool { return waiting[a.Key] })
-			}
-			for _, o := range outcomes {
-				if err := r.finish(ctx, now, o.action, o.state, o.before, o.detail, epoch, approvedBy[o.action.Key]); err != nil {
-					return err
-				}
-				r.closeApproval(ctx, approvedBy, o.action.Key, fmt.Sprintf("%s: %s", o.state, o.detail))
+		if acts == nil {
+			continue
+		}
+		if acts.err != nil {
+			errs = append(errs, acts.err)
+		}
+		// Claim what this run is about to send, in one durable commit
+		// before the first byte leaves; replays are claimed already. A
+		// key another replica or run claimed meanwhile is not sent here.
+		var want []adpacer.ActionKey
+		for _, a := range acts.kept {
+			if !leftClaimed[a.Key] {
+				want = append(want, a.Key)
 			}
 		}
-		send[id] = kept
-	}
-	for _, id := range ids {
+		claimed, err := r.opt.Store.ClaimActions(ctx, want, epoch)
+		if err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				err = fmt.Errorf("%w: %w", ErrNotLeader, err)
+			}
+			return errors.Join(append(errs, fmt.Errorf("apply %s: claim %d actions: %w", id, len(want), err))...)
+		}
+		ours := make(map[adpacer.ActionKey]bool, len(claimed))
+		for _, k := range claimed {
+			ours[k] = true
+		}
+		batch := acts.kept[:0:0]
+		for _, a := range acts.kept {
+			if ours[a.Key] || leftClaimed[a.Key] {
+				batch = append(batch, a)
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
 		// Leadership may end during the run: nothing leaves unless this
 		// replica still holds the epoch it claimed the actions with. The
 		// ledger fences the records; this fences the platform writes.
 		if r.opt.Epoch() != epoch {
 			return errors.Join(append(errs, ErrNotLeader)...)
 		}
-		inst, _ := r.adInstance(id)
-		acts := send[id]
-		results, err := inst.Actuator.Apply(ctx, acts, pacing.ApplyOptions{})
+		results, err := inst.Actuator.Apply(ctx, batch, pacing.ApplyOptions{})
 		if err != nil {
 			// The whole call failed: the actions stay claimed and are
 			// replayed (reconciled) by the next apply run.
@@ -943,9 +935,11 @@ func (r *Runner) Apply(ctx context.Context) error {
 		for _, res := range results {
 			got[res.Key] = res
 		}
-		for _, a := range acts {
+		outcomes := make([]finish, 0, len(batch))
+		for _, a := range batch {
 			res, ok := got[a.Key]
 			if !ok {
+				// Left claimed: the next run reads the platform for it.
 				errs = append(errs, fmt.Errorf("apply %s: connector returned no result for %s", id, a.Key))
 				continue
 			}
@@ -953,28 +947,125 @@ func (r *Runner) Apply(ctx context.Context) error {
 			if res.Err != nil {
 				detail = res.Err.Error()
 			}
-			if err := r.finish(ctx, now, a, res.State, res.Before, detail, epoch, approvedBy[a.Key]); err != nil {
-				return err
+			f := r.outcome(now, a, res.State, res.Before, detail, approvedBy[a.Key])
+			if by, ok := approvedBy[a.Key]; ok {
+				f.card = fmt.Sprintf("%s (approved by %s)", res.State, by)
 			}
-			if by, ok := approvedBy[a.Key]; ok && r.opt.Approvals != nil {
-				if err := r.opt.Approvals.Close(ctx, a.Key, fmt.Sprintf("%s (approved by %s)", res.State, by)); err != nil {
-					r.log.Warn("closing approval card failed", zap.String("action", string(a.Key)), zap.Error(err))
-				}
-			}
+			outcomes = append(outcomes, f)
+		}
+		// The outcomes of the whole call, with their audit entries, in one
+		// commit: a crash before it leaves them claimed, and the replay
+		// finds the writes in place (noop) rather than sending them again.
+		if err := r.recordOutcomes(ctx, outcomes, epoch); err != nil {
+			return errors.Join(append(errs, err)...)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// closeApproval closes the approval card of an approved action once its
-// outcome is recorded; a failure only leaves the card open.
-func (r *Runner) closeApproval(ctx context.Context, approvedBy map[adpacer.ActionKey]string, key adpacer.ActionKey, outcome string) {
-	if _, ok := approvedBy[key]; !ok || r.opt.Approvals == nil {
-		return
+// finish is one outcome to record, with what to do once it is recorded.
+type finish struct {
+	item store.FinishItem
+	kind adpacer.ActionKind
+	card string // closes the action's approval card with this outcome ("": no card)
+}
+
+// outcome is the applier's finish of a with its audit entry.
+func (r *Runner) outcome(now time.Time, a adpacer.Action, state adpacer.ActionState, before *adpacer.Micros, detail, approvedBy string) finish {
+	return finish{kind: a.Kind, item: store.FinishItem{Key: a.Key, State: state, Before: before, Detail: detail,
+		Audit: &store.AuditEntry{At: now, Actor: "applier", ActionKey: a.Key, Campaign: a.Campaign, Kind: string(a.Kind),
+			Before: before, After: a.Value, Outcome: string(state), Detail: detail, ApprovedBy: approvedBy}}}
+}
+
+// recordOutcomes records fs and their audit entries in one transaction,
+// then counts them and closes their approval cards.
+func (r *Runner) recordOutcomes(ctx context.Context, fs []finish, epoch int64) error {
+	if len(fs) == 0 {
+		return nil
 	}
-	if err := r.opt.Approvals.Close(ctx, key, outcome); err != nil {
-		r.log.Warn("closing approval card failed", zap.String("action", string(key)), zap.Error(err))
+	items := make([]store.FinishItem, len(fs))
+	for i, f := range fs {
+		items[i] = f.item
 	}
+	if err := r.opt.Store.FinishActions(ctx, items, epoch); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			err = fmt.Errorf("%w: %w", ErrNotLeader, err)
+		}
+		return fmt.Errorf("apply: record %d outcomes: %w", len(fs), err)
+	}
+	for _, f := range fs {
+		r.m.actions.WithLabelValues(string(f.kind), string(f.item.State)).Inc()
+		if f.card == "" || r.opt.Approvals == nil {
+			continue
+		}
+		if err := r.opt.Approvals.Close(ctx, f.item.Key, f.card); err != nil {
+			r.log.Warn("closing approval card failed", zap.String("action", string(f.item.Key)), zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// sendable is what one instance may send this run after superseding.
+type sendable struct {
+	kept []adpacer.Action
+	err  error // the platform could not be read for some superseded actions
+}
+
+// supersede keeps one action per campaign setting and records the outcome
+// of the others. When a crash left an older action claimed and pace has
+// since decided a newer one for the same setting, the newer one (decided
+// from fresher data) is sent and the older is superseded, never sent late:
+// actuators refuse two writes to one setting in a call, so both in one
+// batch would send the older (first) value and fail the newer. An older
+// action that was claimed before this run may have reached the platform
+// before the crash, so its outcome is read from the platform, not assumed:
+// the audit log and the Yandex edit count (which reads it) must see a
+// change that landed. A nil result means nothing is left to send.
+func (r *Runner) supersede(ctx context.Context, now time.Time, inst AdInstance, acts []adpacer.Action, leftClaimed map[adpacer.ActionKey]bool, approvedBy map[adpacer.ActionKey]string, epoch int64) (*sendable, error) {
+	kept, superseded := newestPerSetting(acts)
+	out := &sendable{kept: kept}
+	var fs []finish
+	var earlier []supersededAction
+	for _, s := range superseded {
+		if leftClaimed[s.old.Key] {
+			earlier = append(earlier, s)
+			continue
+		}
+		why := fmt.Sprintf("superseded by %s, a newer decision for the same setting", s.by)
+		f := r.outcome(now, s.old, adpacer.ActionRejected, nil, why, approvedBy[s.old.Key])
+		if _, ok := approvedBy[s.old.Key]; ok {
+			f.card = why
+		}
+		fs = append(fs, f)
+	}
+	if len(earlier) > 0 {
+		outcomes, err := reconcileSuperseded(ctx, inst.Actuator, earlier)
+		if err != nil {
+			// Whether the older write landed is unknown: it stays
+			// claimed, and the newer decision waits with it for a read
+			// that works (both come back next run).
+			out.err = fmt.Errorf("apply %s: %w", inst.ID, err)
+			waiting := map[adpacer.ActionKey]bool{}
+			for _, s := range earlier {
+				waiting[s.by] = true
+			}
+			out.kept = slices.DeleteFunc(out.kept, func(a adpacer.Action) bool { return waiting[a.Key] })
+		}
+		for _, o := range outcomes {
+			f := r.outcome(now, o.action, o.state, o.before, o.detail, approvedBy[o.action.Key])
+			if _, ok := approvedBy[o.action.Key]; ok {
+				f.card = fmt.Sprintf("%s: %s", o.state, o.detail)
+			}
+			fs = append(fs, f)
+		}
+	}
+	if err := r.recordOutcomes(ctx, fs, epoch); err != nil {
+		return nil, err
+	}
+	if len(out.kept) == 0 && out.err == nil {
+		return nil, nil
+	}
+	return out, nil
 }
 
 type supersededAction struct {
@@ -1009,18 +1100,6 @@ func hasAwaiting(p []store.ActionRecord) bool {
 		}
 	}
 	return false
-}
-
-func (r *Runner) finish(ctx context.Context, now time.Time, a adpacer.Action, state adpacer.ActionState, before *adpacer.Micros, detail string, epoch int64, approvedBy string) error {
-	if err := r.opt.Store.FinishAction(ctx, a.Key, state, before, detail, epoch); err != nil {
-		return fmt.Errorf("apply: record outcome of %s: %w", a.Key, err)
-	}
-	r.m.actions.WithLabelValues(string(a.Kind), string(state)).Inc()
-	if _, err := r.opt.Store.AppendAudit(ctx, store.AuditEntry{At: now, Actor: "applier", ActionKey: a.Key, Campaign: a.Campaign,
-		Kind: string(a.Kind), Before: before, After: a.Value, Outcome: string(state), Detail: detail, ApprovedBy: approvedBy}); err != nil {
-		return fmt.Errorf("apply: audit %s: %w", a.Key, err)
-	}
-	return nil
 }
 
 // Alerts hands the complete firing set to the sink: the last plan's alerts,

@@ -3,6 +3,7 @@ package cycle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/oauth2"
@@ -500,5 +502,112 @@ func TestSnapshotNewerThanNowIsLeftForTheNextCycle(t *testing.T) {
 	w.clock.Advance(time.Minute)
 	if err := w.runner.Pace(ctx); err != nil {
 		t.Fatalf("pace once the snapshot is in the past: %v", err)
+	}
+}
+
+// countingStore counts the ledger and audit writes the cycle makes.
+type countingStore struct {
+	store.Store
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (s *countingStore) count(m string) {
+	s.mu.Lock()
+	s.calls[m]++
+	s.mu.Unlock()
+}
+
+func (s *countingStore) PlanAction(ctx context.Context, a adpacer.Action, epoch int64) error {
+	s.count("PlanAction")
+	return s.Store.PlanAction(ctx, a, epoch)
+}
+
+func (s *countingStore) ClaimAction(ctx context.Context, k adpacer.ActionKey, epoch int64) error {
+	s.count("ClaimAction")
+	return s.Store.ClaimAction(ctx, k, epoch)
+}
+
+func (s *countingStore) FinishAction(ctx context.Context, k adpacer.ActionKey, st adpacer.ActionState, before *adpacer.Micros, detail string, epoch int64) error {
+	s.count("FinishAction")
+	return s.Store.FinishAction(ctx, k, st, before, detail, epoch)
+}
+
+func (s *countingStore) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error) {
+	s.count("AppendAudit")
+	return s.Store.AppendAudit(ctx, e)
+}
+
+func (s *countingStore) PlanActions(ctx context.Context, items []store.PlanItem, epoch int64) ([]adpacer.ActionKey, error) {
+	s.count("PlanActions")
+	return s.Store.PlanActions(ctx, items, epoch)
+}
+
+func (s *countingStore) ClaimActions(ctx context.Context, keys []adpacer.ActionKey, epoch int64) ([]adpacer.ActionKey, error) {
+	s.count("ClaimActions")
+	return s.Store.ClaimActions(ctx, keys, epoch)
+}
+
+func (s *countingStore) FinishActions(ctx context.Context, items []store.FinishItem, epoch int64) error {
+	s.count("FinishActions")
+	return s.Store.FinishActions(ctx, items, epoch)
+}
+
+// A cycle pays one commit per step, not one per action: the decisions and
+// their audit entries in one, the claims of a platform call in one before
+// it is sent, its outcomes and audit entries in one after. Every write that
+// reaches the platform finds its action claimed in the store already.
+func TestLedgerWritesAreBatchedAndClaimedBeforeSend(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, cycle.Apply)
+	cs := &countingStore{Store: w.store, calls: map[string]int{}}
+	epoch, _ := w.store.CurrentEpoch(ctx)
+	r, err := cycle.New(cycle.Options{
+		Store: cs, Now: w.clock.Now, Registerer: prometheus.NewRegistry(),
+		Lines:  func(time.Time) ([]pacing.Line, error) { return w.lines, nil },
+		Policy: pacing.DefaultPolicy(), Mode: cycle.Apply,
+		Ads:   []cycle.AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: login, Source: w.client, Actuator: w.client}},
+		Epoch: func() int64 { return epoch },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var unclaimed []string
+	sent := 0
+	w.fake.OnWrite(func(ev yandexdirecttest.WriteEvent) {
+		acts, err := w.store.Actions(ctx, store.ActionFilter{States: []adpacer.ActionState{adpacer.ActionClaimed},
+			Campaign: adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(ev.Campaign, 10))})
+		mu.Lock()
+		defer mu.Unlock()
+		sent++
+		if err != nil || len(acts) == 0 {
+			unclaimed = append(unclaimed, fmt.Sprintf("%d %s=%s (%v)", ev.Campaign, ev.Field, ev.New, err))
+		}
+	})
+	if err := r.PullAds(ctx, "yandex-main"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Pace(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acts, err := w.store.Actions(ctx, store.ActionFilter{States: []adpacer.ActionState{adpacer.ActionApplied}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acts) < 2 || sent != len(acts) {
+		t.Fatalf("%d actions applied, %d writes seen: the test needs a batch of several", len(acts), sent)
+	}
+	if len(unclaimed) > 0 {
+		t.Errorf("writes reached the platform with no claimed action in the store: %v", unclaimed)
+	}
+	want := map[string]int{"PlanActions": 1, "ClaimActions": 1, "FinishActions": 1}
+	if d := cmp.Diff(want, cs.calls); d != "" {
+		t.Errorf("ledger and audit writes of one cycle (-want +got):\n%s", d)
 	}
 }

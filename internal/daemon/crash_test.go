@@ -445,8 +445,13 @@ func checkCrashInvariants(t *testing.T, w *world, dbPath string) {
 			}
 		}
 	}
-	// (d) The ledger tells the truth about the platform.
+	// (d) The ledger and the audit log tell the truth about the platform.
 	checkWritesRecorded(t, keysOf, events, incarnationOf)
+	audit, err := st.Audit(ctx, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOutcomesAudited(t, acts, audit)
 	// This world's platform refuses nothing the engine decides, so a
 	// failure is the daemon's own doing (e.g. two writes to one setting in
 	// a call after a crash replay).
@@ -557,5 +562,35 @@ func checkWritesRecorded[T comparable](t *testing.T, keysOf map[T][]store.Action
 	}
 	if unrecorded > 0 || phantom > 0 {
 		t.Errorf("%d targets have platform writes the ledger does not record as applied or noop; %d have applied actions without a write", unrecorded, phantom)
+	}
+}
+
+// checkOutcomesAudited proves that the audit log has the applier's entry
+// for every action the ledger finished applied or noop, with the same
+// outcome, so anything that reads the audit log (Yandex's edit count, the
+// pacing memory) sees every change.
+func checkOutcomesAudited(t *testing.T, acts []store.ActionRecord, audit []store.AuditEntry) {
+	t.Helper()
+	outcomes := map[adpacer.ActionKey][]string{}
+	for _, e := range audit {
+		if e.Actor == "applier" {
+			outcomes[e.ActionKey] = append(outcomes[e.ActionKey], e.Outcome)
+		}
+	}
+	missing := 0
+	for _, a := range acts {
+		if a.State != adpacer.ActionApplied && a.State != adpacer.ActionNoop {
+			continue
+		}
+		got := outcomes[a.Key]
+		if len(got) != 1 || got[0] != string(a.State) {
+			missing++
+			if missing <= 10 {
+				t.Errorf("action %s is %s in the ledger; the applier's audit entries say %v", a.Key, a.State, got)
+			}
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d finished actions lack their one audit entry", missing)
 	}
 }
