@@ -69,8 +69,8 @@
 // configured, because specialists legitimately log wrap-up time on a card
 // just moved to Done.
 //
-// Metrics: adpacer_everhour_hours_used and adpacer_everhour_hours_budget
-// gauges labelled by project name (config name, else Everhour name), at
+// Metrics: adpacer_everhour_used_seconds and adpacer_everhour_budget_seconds
+// gauges (base unit seconds) labelled by project name (config name, else Everhour name), at
 // most 50 projects; never card or user ids.
 //
 // # Report

@@ -18,8 +18,9 @@ type Metrics struct {
 	mu sync.Mutex
 }
 
-// NewMetrics registers adpacer_everhour_hours_used and
-// adpacer_everhour_hours_budget on reg. maxProjects bounds the label set
+// NewMetrics registers adpacer_everhour_used_seconds and
+// adpacer_everhour_budget_seconds on reg (base unit seconds, as
+// Prometheus naming and promlint require; dashboards divide by 3600). maxProjects bounds the label set
 // (default 50); projects beyond it are not exported.
 func NewMetrics(reg prometheus.Registerer, maxProjects int) (*Metrics, error) {
 	if maxProjects <= 0 {
@@ -27,12 +28,12 @@ func NewMetrics(reg prometheus.Registerer, maxProjects int) (*Metrics, error) {
 	}
 	m := &Metrics{
 		used: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "adpacer_everhour_hours_used",
-			Help: "Hours logged in Everhour in the current budget period, by project.",
+			Name: "adpacer_everhour_used_seconds",
+			Help: "Time logged in Everhour in the current budget period, by project, in seconds.",
 		}, []string{"project"}),
 		budget: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "adpacer_everhour_hours_budget",
-			Help: "Paid hours of the current budget period, by project.",
+			Name: "adpacer_everhour_budget_seconds",
+			Help: "Paid time of the current budget period, by project, in seconds.",
 		}, []string{"project"}),
 		maxProjects: maxProjects,
 	}
@@ -51,7 +52,8 @@ func NewMetrics(reg prometheus.Registerer, maxProjects int) (*Metrics, error) {
 }
 
 // Observe replaces the gauges with statuses (projects that disappeared or
-// lost their budget stop being exported). Hours are seconds/3600.
+// lost their budget stop being exported). Values are the store's integer
+// seconds, exported as they are.
 func (m *Metrics) Observe(statuses []BudgetStatus) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -68,7 +70,7 @@ func (m *Metrics) Observe(statuses []BudgetStatus) {
 			label = st.Name + " (" + st.ProjectID + ")"
 		}
 		seen[label] = true
-		m.used.WithLabelValues(label).Set(float64(st.UsedSecs) / 3600)
-		m.budget.WithLabelValues(label).Set(float64(st.BudgetSecs) / 3600)
+		m.used.WithLabelValues(label).Set(float64(st.UsedSecs))
+		m.budget.WithLabelValues(label).Set(float64(st.BudgetSecs))
 	}
 }

@@ -19,17 +19,24 @@ func TestMetricsPerProject(t *testing.T) {
 		{ProjectID: "ev:2", Name: "Bank ads", UsedSecs: 1800, BudgetSecs: 10 * 3600},
 	})
 	want := `
-# HELP adpacer_everhour_hours_budget Paid hours of the current budget period, by project.
-# TYPE adpacer_everhour_hours_budget gauge
-adpacer_everhour_hours_budget{project="Bank ads"} 100
-adpacer_everhour_hours_budget{project="Bank ads (ev:2)"} 10
-# HELP adpacer_everhour_hours_used Hours logged in Everhour in the current budget period, by project.
-# TYPE adpacer_everhour_hours_used gauge
-adpacer_everhour_hours_used{project="Bank ads"} 1.5
-adpacer_everhour_hours_used{project="Bank ads (ev:2)"} 0.5
+# HELP adpacer_everhour_budget_seconds Paid time of the current budget period, by project, in seconds.
+# TYPE adpacer_everhour_budget_seconds gauge
+adpacer_everhour_budget_seconds{project="Bank ads"} 360000
+adpacer_everhour_budget_seconds{project="Bank ads (ev:2)"} 36000
+# HELP adpacer_everhour_used_seconds Time logged in Everhour in the current budget period, by project, in seconds.
+# TYPE adpacer_everhour_used_seconds gauge
+adpacer_everhour_used_seconds{project="Bank ads"} 5400
+adpacer_everhour_used_seconds{project="Bank ads (ev:2)"} 1800
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)
+	}
+	// Names in base units: promlint refuses "hours" ("use base unit
+	// seconds"), which is how these gauges were first shipped.
+	problems, err := testutil.GatherAndLint(reg)
+	must(t, err)
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
 	// A project that lost its budget disappears from the series.
 	m.Observe([]everhour.BudgetStatus{{ProjectID: "tr:b1", Name: "Bank ads", UsedSecs: 3600, BudgetSecs: 3600}})
