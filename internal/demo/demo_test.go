@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/adpacer/adpacer/deploy"
 )
 
@@ -90,17 +94,44 @@ func get(t *testing.T, url string) string {
 
 var metricName = regexp.MustCompile(`adpacer_[a-z0-9_]+`)
 
-// checkExportedMetrics: every metric the Grafana dashboard and the
-// Prometheus rules query is one the daemon really exports.
+// checkExportedMetrics judges the real daemon's /metrics and what the
+// shipped dashboard and alert rules ask of it:
+//   - the exposition passes promlint (base units, _total counters...), so a
+//     badly named metric fails here even when no unit test covers it;
+//   - every metric the dashboard and the rules query is one the daemon
+//     really exports;
+//   - on metrics the daemon exports with a job label of its own, no query,
+//     legend or description uses job for it: Prometheus keeps job for the
+//     scrape job and renames the daemon's to exported_job.
 func checkExportedMetrics(t *testing.T, exposition string) {
 	t.Helper()
-	exported := map[string]bool{}
-	for _, l := range strings.Split(exposition, "\n") {
-		if f := strings.Fields(l); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
-			exported[f[2]] = true
+	problems, err := promlint.New(strings.NewReader(exposition)).Lint()
+	if err != nil {
+		t.Fatalf("promlint cannot parse the daemon's /metrics: %v", err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint on the daemon's /metrics: %s: %s", p.Metric, p.Text)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(exposition))
+	if err != nil {
+		t.Fatalf("parse the daemon's /metrics: %v", err)
+	}
+	exported, ownJob := map[string]bool{}, map[string]bool{}
+	for name, mf := range families {
+		exported[name] = true
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "job" {
+					ownJob[name] = true
+				}
+			}
 		}
 	}
-	_, exprs, err := deploy.LoadDashboard("../../deploy/grafana/adpacer-overview.json")
+	if !ownJob["adpacer_job_runs_total"] {
+		t.Errorf("adpacer_job_runs_total is not exported with a job label (exported with one: %v)", ownJob)
+	}
+	dash, exprs, err := deploy.LoadDashboard("../../deploy/grafana/adpacer-overview.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +157,15 @@ func checkExportedMetrics(t *testing.T, exposition string) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Errorf("queried but not exported by the daemon: %s", strings.Join(missing, ", "))
+	}
+	ruleTexts, err := deploy.RuleTexts("../../deploy/prometheus/rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range append(deploy.DashboardTexts(dash), ruleTexts...) {
+		for _, p := range deploy.JobLabelProblems(text, ownJob) {
+			t.Errorf("job label clash: %s", p)
+		}
 	}
 }
 
