@@ -818,7 +818,9 @@ func (r *Runner) Apply(ctx context.Context) error {
 	// unroutable) are recorded together before anything is claimed.
 	approvedBy := map[adpacer.ActionKey]string{}
 	send := map[string][]adpacer.Action{}
-	leftClaimed := map[adpacer.ActionKey]bool{} // claimed by an earlier run: may be on the platform
+	// Claimed by an earlier run (may be on the platform), with the claim's
+	// time: a write that landed did so soon after it.
+	leftClaimed := map[adpacer.ActionKey]time.Time{}
 	var early []finish
 	for _, p := range pending {
 		switch p.State {
@@ -829,7 +831,7 @@ func (r *Runner) Apply(ctx context.Context) error {
 			}
 		case adpacer.ActionClaimed:
 			// Left claimed by a crash: replay; the actuator reconciles.
-			leftClaimed[p.Key] = true
+			leftClaimed[p.Key] = p.UpdatedAt
 		case adpacer.ActionHeld:
 			if strings.HasPrefix(p.Detail, "dry-run") {
 				if now.Sub(p.PlannedAt) > r.opt.PendingMaxAge {
@@ -860,7 +862,7 @@ func (r *Runner) Apply(ctx context.Context) error {
 			// Failed is the outcome of a send; one never claimed was
 			// never sent, so it is rejected.
 			state := adpacer.ActionRejected
-			if leftClaimed[p.Key] {
+			if _, ok := leftClaimed[p.Key]; ok {
 				state = adpacer.ActionFailed
 			}
 			early = append(early, r.outcome(now, p.Action, state, nil, "no connector instance owns this campaign", approvedBy[p.Key]))
@@ -894,7 +896,7 @@ func (r *Runner) Apply(ctx context.Context) error {
 		// key another replica or run claimed meanwhile is not sent here.
 		var want []adpacer.ActionKey
 		for _, a := range acts.kept {
-			if !leftClaimed[a.Key] {
+			if _, replay := leftClaimed[a.Key]; !replay {
 				want = append(want, a.Key)
 			}
 		}
@@ -911,7 +913,7 @@ func (r *Runner) Apply(ctx context.Context) error {
 		}
 		batch := acts.kept[:0:0]
 		for _, a := range acts.kept {
-			if ours[a.Key] || leftClaimed[a.Key] {
+			if _, replay := leftClaimed[a.Key]; replay || ours[a.Key] {
 				batch = append(batch, a)
 			}
 		}
@@ -1021,13 +1023,13 @@ type sendable struct {
 // before the crash, so its outcome is read from the platform, not assumed:
 // the audit log and the Yandex edit count (which reads it) must see a
 // change that landed. A nil result means nothing is left to send.
-func (r *Runner) supersede(ctx context.Context, now time.Time, inst AdInstance, acts []adpacer.Action, leftClaimed map[adpacer.ActionKey]bool, approvedBy map[adpacer.ActionKey]string, epoch int64) (*sendable, error) {
+func (r *Runner) supersede(ctx context.Context, now time.Time, inst AdInstance, acts []adpacer.Action, leftClaimed map[adpacer.ActionKey]time.Time, approvedBy map[adpacer.ActionKey]string, epoch int64) (*sendable, error) {
 	kept, superseded := newestPerSetting(acts)
 	out := &sendable{kept: kept}
 	var fs []finish
 	var earlier []supersededAction
 	for _, s := range superseded {
-		if leftClaimed[s.old.Key] {
+		if _, ok := leftClaimed[s.old.Key]; ok {
 			earlier = append(earlier, s)
 			continue
 		}
@@ -1053,6 +1055,12 @@ func (r *Runner) supersede(ctx context.Context, now time.Time, inst AdInstance, 
 		}
 		for _, o := range outcomes {
 			f := r.outcome(now, o.action, o.state, o.before, o.detail, approvedBy[o.action.Key])
+			if at := leftClaimed[o.action.Key]; o.state == adpacer.ActionApplied && !at.IsZero() {
+				// Dated when it was claimed, as near as the ledger knows
+				// to when it landed: Yandex counts edits per day of the
+				// write, and the pacing memory's cooldowns start there.
+				f.item.Audit.At = at
+			}
 			if _, ok := approvedBy[o.action.Key]; ok {
 				f.card = fmt.Sprintf("%s: %s", o.state, o.detail)
 			}

@@ -388,6 +388,10 @@ func TestSupersededClaimedActionIsReconciled(t *testing.T) {
 			if err := w.store.ClaimAction(ctx, old.Key, epoch); err != nil {
 				t.Fatal(err)
 			}
+			claim, err := w.store.Action(ctx, old.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if tc.landed {
 				if _, err := w.client.Apply(ctx, []adpacer.Action{old}, pacing.ApplyOptions{}); err != nil {
 					t.Fatal(err)
@@ -402,7 +406,7 @@ func TestSupersededClaimedActionIsReconciled(t *testing.T) {
 				w.fake.RevokeToken(token)
 			}
 			writes := w.fake.MutatingCalls()
-			err := w.runner.Apply(ctx)
+			err = w.runner.Apply(ctx)
 			if tc.unreadable != (err != nil) {
 				t.Fatalf("apply: %v", err)
 			}
@@ -430,8 +434,18 @@ func TestSupersededClaimedActionIsReconciled(t *testing.T) {
 			if len(audit) != 1 || audit[0] != string(tc.wantOld) {
 				t.Fatalf("applier audit of the superseded action: %v, want [%s]", audit, tc.wantOld)
 			}
-			if tc.landed && !strings.Contains(rec.Detail, "landed before a crash") {
-				t.Errorf("detail %q does not say the write landed", rec.Detail)
+			if tc.landed {
+				if !strings.Contains(rec.Detail, "landed before a crash") {
+					t.Errorf("detail %q does not say the write landed", rec.Detail)
+				}
+				// Dated at the claim, not at the replay a minute later:
+				// Yandex counts the edit on the day it was made.
+				entries, _ := w.store.Audit(ctx, time.Time{}, 0)
+				for _, e := range entries {
+					if e.ActionKey == old.Key && e.Actor == "applier" && !e.At.Equal(claim.UpdatedAt) {
+						t.Errorf("audit of the landed write dated %s, want the claim's %s", e.At, claim.UpdatedAt)
+					}
+				}
 			}
 			if nr.State != adpacer.ActionApplied || w.platformBudget(t) != *newer.Value {
 				t.Fatalf("newer action %s (%s), platform %s; want applied at %s", nr.State, nr.Detail, w.platformBudget(t), newer.Value)
