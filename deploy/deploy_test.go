@@ -23,10 +23,7 @@ import (
 // render runs `kubectl kustomize` (offline: it only renders).
 func render(t *testing.T, overlay string) [][]byte {
 	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not installed: cannot render kustomize overlays (install kubectl to run this check)")
-	}
+	kubectl := requireTool(t, "kubectl", "kubectl renders the kustomize overlays offline: apt-get install kubectl")
 	out, err := exec.Command(kubectl, "kustomize", filepath.Join("kubernetes", "overlays", overlay)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl kustomize %s: %v\n%s", overlay, err, out)
@@ -262,10 +259,7 @@ func TestPrometheusRuleMatchesRules(t *testing.T) {
 }
 
 func TestPromtoolRules(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not installed (Debian package prometheus; .ci/run installs it)")
-	}
+	promtool := requireTool(t, "promtool", "from Debian's package prometheus")
 	for _, args := range [][]string{{"check", "rules", "rules.yml"}, {"test", "rules", "rules_test.yml"}} {
 		cmd := exec.Command(promtool, args...)
 		cmd.Dir = "prometheus"
@@ -287,10 +281,7 @@ func TestDashboardShapeAndCopy(t *testing.T) {
 }
 
 func TestSystemdUnit(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not installed")
-	}
+	analyze := requireTool(t, "systemd-analyze", "Debian package systemd")
 	unit, err := os.ReadFile("systemd/adpacer.service")
 	if err != nil {
 		t.Fatal(err)

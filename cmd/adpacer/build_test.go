@@ -15,10 +15,7 @@ func TestLdflagsVersion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not on PATH")
-	}
+	goBin := requireTool(t, "go")
 	bin := filepath.Join(t.TempDir(), "adpacer")
 	build := exec.Command(goBin, "build", "-ldflags", "-X main.version=v9.8.7-test", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
