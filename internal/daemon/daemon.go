@@ -407,7 +407,13 @@ func (a *auditEdits) load(ctx context.Context, day string) error {
 	}
 	counts := map[adpacer.CampaignID]int{}
 	for _, e := range entries {
-		if e.Kind == string(adpacer.SetDailyBudget) && e.Outcome == string(adpacer.ActionApplied) && e.At.Before(end) {
+		if e.Kind != string(adpacer.SetDailyBudget) || !e.At.Before(end) {
+			continue
+		}
+		// A noop of the applier is nearly always the replay of our own
+		// write that landed before a crash recorded it: Yandex counted
+		// that edit (the pacing memory counts it the same way).
+		if e.Outcome == string(adpacer.ActionApplied) || (e.Outcome == string(adpacer.ActionNoop) && e.Actor == "applier") {
 			counts[e.Campaign]++
 		}
 	}

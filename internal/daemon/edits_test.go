@@ -32,20 +32,27 @@ func TestAuditEditsCountsAppliedBudgetEditsPerMoscowDay(t *testing.T) {
 	add(time.Date(2026, 11, 15, 21, 30, 0, 0, time.UTC), adpacer.SetDailyBudget, "applied") // 00:30 MSK
 	add(time.Date(2026, 11, 16, 6, 0, 0, 0, time.UTC), adpacer.SetDailyBudget, "failed")
 	add(time.Date(2026, 11, 16, 7, 0, 0, 0, time.UTC), adpacer.SetBid, "applied")
+	// A replay that found its own write in place (it landed before a
+	// crash recorded it) was an edit Yandex counted.
+	add(time.Date(2026, 11, 16, 7, 30, 0, 0, time.UTC), adpacer.SetDailyBudget, "noop")
 	e := &auditEdits{st: st, now: func() time.Time { return now }}
-	if n, err := e.BudgetEdits(ctx, c, "2026-11-16"); err != nil || n != 1 {
-		t.Fatalf("edits today = %d, %v; want 1", n, err)
+	if n, err := e.BudgetEdits(ctx, c, "2026-11-16"); err != nil || n != 2 {
+		t.Fatalf("edits today = %d, %v; want 2", n, err)
 	}
 	// The connector reports its own write; the cache follows at once.
-	if err := e.SetBudgetEdits(ctx, c, "2026-11-16", 2); err != nil {
+	if err := e.SetBudgetEdits(ctx, c, "2026-11-16", 3); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := e.BudgetEdits(ctx, c, "2026-11-16"); n != 2 {
-		t.Fatalf("after a write: %d, want 2", n)
+	if n, _ := e.BudgetEdits(ctx, c, "2026-11-16"); n != 3 {
+		t.Fatalf("after a write: %d, want 3", n)
 	}
-	// A minute later the audit log is read again and is the truth.
+	// A minute later the audit log is read again and is the truth; the
+	// engine's audit lines (planned, dry_run) are not edits.
 	add(time.Date(2026, 11, 16, 8, 0, 0, 0, time.UTC), adpacer.SetDailyBudget, "applied")
-	add(time.Date(2026, 11, 16, 8, 30, 0, 0, time.UTC), adpacer.SetDailyBudget, "applied")
+	if _, err := st.AppendAudit(ctx, store.AuditEntry{At: time.Date(2026, 11, 16, 8, 10, 0, 0, time.UTC), Actor: "engine", Campaign: c,
+		Kind: string(adpacer.SetDailyBudget), Outcome: "planned"}); err != nil {
+		t.Fatal(err)
+	}
 	now = now.Add(2 * time.Minute)
 	if n, _ := e.BudgetEdits(ctx, c, "2026-11-16"); n != 3 {
 		t.Fatalf("after reload: %d, want 3", n)
