@@ -128,7 +128,14 @@ type Runner struct {
 	log *zap.Logger
 	m   *metrics
 
+	// ledger serializes Apply with the step of Pace that supersedes held
+	// approvals: the store lets an outcome be recorded from claimed, so
+	// without it Pace could reject an approved action Apply has just
+	// claimed and is sending. A channel, so waiting honours the context.
+	ledger chan struct{}
+
 	mu           sync.Mutex
+	cardMissing  map[adpacer.ActionKey]bool // held approvals whose card request failed
 	lastPlan     pacing.Plan
 	lastLines    []pacing.Line
 	lastPaceAt   time.Time
@@ -202,8 +209,21 @@ func New(opts Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{opt: opts, log: opts.Logger, m: m, sourceAlerts: map[string]adpacer.Alert{}, history: map[string][]Point{}}, nil
+	return &Runner{opt: opts, log: opts.Logger, m: m, ledger: make(chan struct{}, 1), cardMissing: map[adpacer.ActionKey]bool{},
+		sourceAlerts: map[string]adpacer.Alert{}, history: map[string][]Point{}}, nil
 }
+
+// lockLedger takes the ledger lock or gives up with ctx.
+func (r *Runner) lockLedger(ctx context.Context) error {
+	select {
+	case r.ledger <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Runner) unlockLedger() { <-r.ledger }
 
 func (r *Runner) modeOf(line string) Mode {
 	if m, ok := r.opt.LineModes[line]; ok {
@@ -679,21 +699,48 @@ func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, ca
 		case mode == DryRun:
 			it.State, it.Before, it.Detail, it.Audit.Outcome = adpacer.ActionHeld, a.Previous, "dry-run: not sent", "dry_run"
 		case mode == Approve && pa.NeedsApproval:
-			it.State, it.Before, it.Detail, it.Audit.Outcome = adpacer.ActionHeld, a.Previous, "awaiting approval", "awaiting_approval"
+			it.State, it.Before, it.Detail, it.Audit.Outcome = adpacer.ActionHeld, a.Previous, awaitingApproval, "awaiting_approval"
 		}
 		items = append(items, it)
 	}
 	if len(items) == 0 {
 		return nil
 	}
-	recorded, err := r.opt.Store.PlanActions(ctx, items, epoch)
-	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			// Keys already in the ledger are skipped, so a conflict is
-			// the fence: another replica took over with a newer epoch.
-			return fmt.Errorf("pace: record %d actions: %w: %w", len(items), ErrNotLeader, err)
+	if err := r.lockLedger(ctx); err != nil {
+		return fmt.Errorf("pace: wait for the applier: %w", err)
+	}
+	items, superseded, retry, err := r.settleAwaiting(ctx, now, items, epoch)
+	var recorded []adpacer.ActionKey
+	if err == nil && len(items) > 0 {
+		recorded, err = r.opt.Store.PlanActions(ctx, items, epoch)
+		if err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				// Keys already in the ledger are skipped, so a conflict is
+				// the fence: another replica took over with a newer epoch.
+				err = fmt.Errorf("pace: record %d actions: %w: %w", len(items), ErrNotLeader, err)
+			} else {
+				err = fmt.Errorf("pace: record %d actions: %w", len(items), err)
+			}
 		}
-		return fmt.Errorf("pace: record %d actions: %w", len(items), err)
+	}
+	r.unlockLedger()
+	if err != nil {
+		return err
+	}
+	// The superseded cards are closed once their rejection is durable, and
+	// before the newer card goes up, so the board never shows two pending
+	// approvals for one setting for longer than these calls take.
+	for _, s := range superseded {
+		r.m.actions.WithLabelValues(string(s.old.Kind), string(adpacer.ActionRejected)).Inc()
+		if r.opt.Approvals == nil {
+			continue
+		}
+		if err := r.opt.Approvals.Close(ctx, s.old.Key, s.why); err != nil {
+			r.log.Warn("closing superseded approval card failed", zap.String("action", string(s.old.Key)), zap.Error(err))
+		}
+	}
+	for _, a := range retry {
+		r.requestApproval(ctx, a)
 	}
 	isNew := make(map[adpacer.ActionKey]bool, len(recorded))
 	for _, k := range recorded {
@@ -714,11 +761,7 @@ func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, ca
 			r.m.actions.WithLabelValues(string(a.Kind), "dry_run").Inc()
 		case "awaiting_approval":
 			// The card goes up once the held state is durable.
-			if r.opt.Approvals != nil {
-				if err := r.opt.Approvals.Request(ctx, a, a.Reason); err != nil {
-					r.log.Warn("approval card not created; will retry next cycle", zap.String("action", string(a.Key)), zap.Error(err))
-				}
-			}
+			r.requestApproval(ctx, a)
 			r.m.actions.WithLabelValues(string(a.Kind), "held_approval").Inc()
 		}
 	}
@@ -738,6 +781,140 @@ func (r *Runner) record(ctx context.Context, now time.Time, plan pacing.Plan, ca
 		}
 	}
 	return nil
+}
+
+// awaitingApproval is the ledger detail of an action held for a manager.
+const awaitingApproval = "awaiting approval"
+
+// supersededApproval is a held approval replaced by a newer proposal.
+type supersededApproval struct {
+	old adpacer.Action
+	why string
+}
+
+// settleAwaiting keeps at most one pending approval per campaign setting.
+// The engine decides each cycle from fresh spend, so a change it wants
+// approved comes back every cycle a few roubles different, under a new
+// key (the key carries the value and the hour); recorded as is, each
+// would be a new held action and a new card, and the manager would face a
+// dozen cards for one change. A proposal within the policy's tolerance of
+// the pending one is that same change: it is dropped and the pending one
+// (its card, its value) stays. Any other newer decision for the setting
+// (a material change, or one small enough to need no approval) replaces
+// it: the pending action is rejected here, and its card closed by the
+// caller. Called with the ledger lock held, so the applier cannot claim an
+// approved action between this read and the rejection. It returns the
+// items left to record, the approvals superseded, and kept approvals whose
+// card request failed earlier and is retried.
+func (r *Runner) settleAwaiting(ctx context.Context, now time.Time, items []store.PlanItem, epoch int64) ([]store.PlanItem, []supersededApproval, []adpacer.Action, error) {
+	pending, err := r.opt.Store.PendingActions(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("pace: pending actions: %w", err)
+	}
+	// Oldest first: the last held approval of a setting is the pending one;
+	// an earlier one can only be left by a crash between superseding and
+	// recording, and goes with the first newer decision.
+	awaiting := map[string][]adpacer.Action{}
+	for _, p := range pending {
+		if p.State == adpacer.ActionHeld && p.Detail == awaitingApproval {
+			awaiting[settingOf(p.Action)] = append(awaiting[settingOf(p.Action)], p.Action)
+		}
+	}
+	if len(awaiting) == 0 {
+		return items, nil, nil, nil
+	}
+	tol := r.opt.Policy.TolerancePct / 100
+	keep := items[:0:0]
+	var sup []supersededAction
+	var retry []adpacer.Action
+	for _, it := range items {
+		held := awaiting[settingOf(it.Action)]
+		if len(held) == 0 {
+			keep = append(keep, it)
+			continue
+		}
+		cur := held[len(held)-1]
+		for _, old := range held[:len(held)-1] {
+			sup = append(sup, supersededAction{old: old, by: cur.Key})
+		}
+		awaiting[settingOf(it.Action)] = held[len(held)-1:]
+		if it.State == adpacer.ActionHeld && it.Detail == awaitingApproval && (cur.Key == it.Action.Key || sameChange(cur, it.Action, tol)) {
+			r.m.actions.WithLabelValues(string(it.Action.Kind), "approval_kept").Inc()
+			r.mu.Lock()
+			if r.cardMissing[cur.Key] {
+				retry = append(retry, cur)
+			}
+			r.mu.Unlock()
+			continue
+		}
+		sup = append(sup, supersededAction{old: cur, by: it.Action.Key})
+		delete(awaiting, settingOf(it.Action))
+		keep = append(keep, it)
+	}
+	if len(sup) == 0 {
+		return keep, nil, retry, nil
+	}
+	fs := make([]store.FinishItem, 0, len(sup))
+	out := make([]supersededApproval, 0, len(sup))
+	for _, s := range sup {
+		why := fmt.Sprintf("superseded by a newer proposal (action %s); a manager's approval of this card no longer applies", s.by)
+		fs = append(fs, store.FinishItem{Key: s.old.Key, State: adpacer.ActionRejected, Detail: why,
+			Audit: &store.AuditEntry{At: now, Actor: "engine", ActionKey: s.old.Key, Campaign: s.old.Campaign, Kind: string(s.old.Kind),
+				Before: s.old.Previous, After: s.old.Value, Outcome: string(adpacer.ActionRejected), Detail: why}})
+		out = append(out, supersededApproval{old: s.old, why: why})
+	}
+	if err := r.opt.Store.FinishActions(ctx, fs, epoch); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			err = fmt.Errorf("%w: %w", ErrNotLeader, err)
+		}
+		return nil, nil, nil, fmt.Errorf("pace: supersede %d held approvals: %w", len(fs), err)
+	}
+	r.mu.Lock()
+	for _, s := range sup {
+		delete(r.cardMissing, s.old.Key)
+	}
+	r.mu.Unlock()
+	return keep, out, retry, nil
+}
+
+// sameChange reports whether b proposes what a does, within tol (a
+// fraction) of a's value: the same kind, and values that differ by no more
+// than the engine's own tolerance for acting at all.
+func sameChange(a, b adpacer.Action, tol float64) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	if a.Value == nil || b.Value == nil {
+		return a.Value == nil && b.Value == nil
+	}
+	d := int64(*a.Value - *b.Value)
+	if d < 0 {
+		d = -d
+	}
+	base := int64(*a.Value)
+	if base < 0 {
+		base = -base
+	}
+	return float64(d) <= tol*float64(base)
+}
+
+// requestApproval puts a's card up; a failure is remembered and retried
+// by the next pace while the action stays pending.
+func (r *Runner) requestApproval(ctx context.Context, a adpacer.Action) {
+	if r.opt.Approvals == nil {
+		return
+	}
+	err := r.opt.Approvals.Request(ctx, a, a.Reason)
+	r.mu.Lock()
+	if err != nil {
+		r.cardMissing[a.Key] = true
+	} else {
+		delete(r.cardMissing, a.Key)
+	}
+	r.mu.Unlock()
+	if err != nil {
+		r.log.Warn("approval card not created; will retry next cycle", zap.String("action", string(a.Key)), zap.Error(err))
+	}
 }
 
 func (r *Runner) exportPlan(plan pacing.Plan, lines []pacing.Line, heldStale int) {
@@ -776,6 +953,12 @@ func (r *Runner) Apply(ctx context.Context) error {
 	if epoch == 0 {
 		return ErrNotLeader
 	}
+	// One apply at a time with Pace's superseding of held approvals: an
+	// approval read here must not be rejected by Pace while it is sent.
+	if err := r.lockLedger(ctx); err != nil {
+		return fmt.Errorf("apply: wait for pace: %w", err)
+	}
+	defer r.unlockLedger()
 	pending, err := r.opt.Store.PendingActions(ctx)
 	if err != nil {
 		return fmt.Errorf("apply: pending actions: %w", err)
