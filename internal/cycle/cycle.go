@@ -296,6 +296,15 @@ func (r *Runner) PullBoards(ctx context.Context, id string) error {
 		for _, bb := range batches {
 			if err := r.opt.Store.SaveBoardBatch(ctx, id, bb, adpacer.Cursor{Value: now.UTC().Format(time.RFC3339), UpdatedAt: now}); err != nil {
 				r.m.sourcePulls.WithLabelValues(id, "error").Inc()
+				// The source advanced its cursors when it returned the
+				// batches; the changes they held are not stored, and an
+				// incremental pull would not read them again until its next
+				// full pull (up to a day). Forgetting makes the next pull
+				// full. Batches stored before this one are in the store
+				// already; reading them again is an idempotent upsert.
+				if f, ok := b.Source.(cursorForgetter); ok {
+					f.ForgetCursors()
+				}
 				return fmt.Errorf("pull %s: store board %s: %w", id, bb.Board.ID, err)
 			}
 		}
@@ -305,6 +314,11 @@ func (r *Runner) PullBoards(ctx context.Context, id string) error {
 	}
 	return fmt.Errorf("pull %s: no such trello instance", id)
 }
+
+// cursorForgetter is a board source with incremental cursors kept in
+// memory (trello.BoardSync): the cycle resets them when the batches they
+// produced could not be stored.
+type cursorForgetter interface{ ForgetCursors() }
 
 // PullTime pulls one Everhour instance over its re-read window, so edited
 // and deleted records are reconciled.
