@@ -138,7 +138,8 @@ func poll(d time.Duration, cond func() bool) bool {
 //     lease, is replaced by the follower; once resumed, its ledger write for
 //     that action is refused by the epoch check and it sends nothing more;
 //  3. SIGKILL of the new leader hands over to the resumed one within the
-//     lease TTL plus the retry period;
+//     lease TTL plus killSlack (the kill is placed at the end of the dying
+//     leader's renew period, see killBeforeRenew);
 //  4. over the whole run every write matches its own ledger decision, none
 //     twice.
 //
@@ -162,8 +163,17 @@ func TestHATwoDaemons(t *testing.T) {
 	const (
 		ttl   = leader.DefaultTTL
 		renew = leader.DefaultTTL / 3 // the elector's default retry period
-		// slack covers scraping /metrics every 50ms and a busy CI machine.
+		// slack covers scraping /metrics every 50ms and a busy CI machine
+		// in the waits below; it bounds how long the test waits, not what
+		// it accepts.
 		slack = 3 * time.Second
+		// killSlack is what the SIGKILL hand-over may take beyond the
+		// lease: the kill lands at most killWindow before the dying
+		// leader's next renew, so its lease runs out at most
+		// ttl-renew+killWindow after the kill, and the follower retries
+		// within renew of that (leader.Elector.Run): ttl+killWindow. The
+		// rest is for the 50ms polling of /metrics and the scrape.
+		killSlack = time.Second
 	)
 	started := time.Now()
 	addr := freshSchema(t, dsn)
@@ -313,6 +323,9 @@ func TestHATwoDaemons(t *testing.T) {
 		t.Errorf("the resumed former leader logged no ledger write refused by the epoch check (%q) or by the server (SQLSTATE 25P03); its logs since resuming:\n%s",
 			store.ErrConflict, strings.Join(first.logsSince(logMark), "\n"))
 	}
+	for _, l := range fenced {
+		t.Logf("fenced write of the resumed former leader %s: %s", first.name, l)
+	}
 	if first.isLeader() {
 		t.Errorf("the resumed former leader %s reports adpacer_leader 1", first.name)
 	}
@@ -326,19 +339,23 @@ func TestHATwoDaemons(t *testing.T) {
 		}
 	}
 
-	// (3) Kill the new leader; the resumed one takes over.
-	if err := second.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killedAt := time.Now()
+	// (3) Kill the new leader; the resumed one takes over. Killed at a
+	// random moment, its lease would run out between ttl-renew and ttl
+	// later and the follower's next retry up to renew after that, so the
+	// hand-over would take anything up to ttl+renew depending on phases the
+	// test does not choose. Killing it just before its next renew is due
+	// makes the bound ttl+killSlack hold whatever the follower's phase.
+	lease := openLeaseReader(t, addr)
+	killedAt, leaseLeft := killBeforeRenew(t, lease, second, renew)
 	<-second.exited
 	second.exited <- nil
 	if !poll(ttl+renew+slack, first.isLeader) {
 		t.Fatalf("%s did not take over within %v of SIGKILL of %s", first.name, ttl+renew+slack, second.name)
 	}
 	handOverKill := time.Since(killedAt)
-	if handOverKill > ttl+renew+time.Second {
-		t.Errorf("hand-over after SIGKILL took %v, more than the lease %v plus the retry period %v", handOverKill, ttl, renew)
+	if handOverKill > ttl+killSlack {
+		t.Errorf("hand-over after SIGKILL took %v, more than the lease %v plus %v: the killed leader's lease had %v left, so %s took over %v after it ran out (its retry period is %v)",
+			handOverKill, ttl, killSlack, leaseLeft.Round(time.Millisecond), first.name, (handOverKill - leaseLeft).Round(time.Millisecond), renew)
 	}
 	thirdEpoch, _ := first.metric("adpacer_leader_epoch")
 	if thirdEpoch <= secondEpoch {
@@ -433,9 +450,9 @@ func TestHATwoDaemons(t *testing.T) {
 	epochs := checkHALedger(t, addr, writes, pausedAt, int64(firstEpoch))
 	t.Logf("leader %s (epoch %v) then %s (epoch %v) then %s (epoch %v); writes per process %v; ledger epochs of finished actions %v; %d alert cards",
 		first.name, firstEpoch, second.name, secondEpoch, first.name, thirdEpoch, perProc, epochs, len(cards))
-	t.Logf("hand-over: %v after SIGSTOP (paused %v; lease %v, retry %v), %v after SIGKILL (first write of the new leader %v after the kill); refused ledger writes logged by the resumed leader: %d; whole test %v",
+	t.Logf("hand-over: %v after SIGSTOP (paused %v; lease %v, retry %v), %v after SIGKILL (lease left at the kill %v; first write of the new leader %v after the kill); refused ledger writes logged by the resumed leader: %d; whole test %v",
 		handOverPause.Round(time.Millisecond), pausedFor.Round(time.Millisecond), ttl, renew, handOverKill.Round(time.Millisecond),
-		firstWriteAfterKill.Sub(killedAt).Round(time.Millisecond), len(fenced), time.Since(started).Round(time.Millisecond))
+		leaseLeft.Round(time.Millisecond), firstWriteAfterKill.Sub(killedAt).Round(time.Millisecond), len(fenced), time.Since(started).Round(time.Millisecond))
 }
 
 // checkHALedger is the oracle: every platform write matches its own
@@ -584,4 +601,68 @@ func latestBefore(writes []haWrite, at time.Time) time.Time {
 		}
 	}
 	return last
+}
+
+// openLeaseReader opens the test's own connection to the HA schema, to
+// read the leader_lease row.
+func openLeaseReader(t *testing.T, addr string) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), addr, postgres.Options{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// leaseTimes reads, on the database clock (the one that judges expiry),
+// how long ago the lease was last renewed and how long it has left.
+func leaseTimes(t *testing.T, st *postgres.Store) (sinceRenew, left time.Duration) {
+	t.Helper()
+	var since, rest int64
+	if err := st.Pool().QueryRow(context.Background(), `SELECT
+			(extract(epoch FROM now() - renewed_at) * 1000000)::bigint,
+			(extract(epoch FROM expires_at - now()) * 1000000)::bigint
+		FROM leader_lease WHERE name = $1`, leader.DefaultName).Scan(&since, &rest); err != nil {
+		t.Fatalf("read the leader lease: %v", err)
+	}
+	return time.Duration(since) * time.Microsecond, time.Duration(rest) * time.Microsecond
+}
+
+// killWindow: SIGKILL lands between killWindow and killWindow/3 before the
+// leader's next renew is due. The far end keeps the hand-over bound tight;
+// the near end keeps the renew from slipping in before the kill (the leader
+// renews a renew period after its previous renew began, which is at or
+// before the row's renewed_at).
+const killWindow = 400 * time.Millisecond
+
+// killBeforeRenew waits for the window before the lease holder d's next
+// renew, sends SIGKILL, and returns when it did and how long the lease had
+// left then.
+func killBeforeRenew(t *testing.T, st *postgres.Store, d *haDaemon, renew time.Duration) (time.Time, time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(4 * renew); time.Now().Before(deadline); {
+		since, _ := leaseTimes(t, st)
+		switch {
+		case since > renew-killWindow/3:
+			// Too close to (or past) the renew: let it land, then aim at
+			// the next one.
+			time.Sleep(max(renew-since, 0) + 100*time.Millisecond)
+		case since < renew-killWindow:
+			time.Sleep(renew - killWindow/2 - since)
+		default:
+			if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			killedAt := time.Now()
+			sinceAfter, left := leaseTimes(t, st)
+			if sinceAfter < since {
+				t.Fatalf("the lease was renewed (%v ago) between the check (%v after the last renew) and SIGKILL of %s", sinceAfter, since, d.name)
+			}
+			t.Logf("SIGKILL %s %v after its last renew; lease left %v", d.name, since.Round(time.Millisecond), left.Round(time.Millisecond))
+			return killedAt, left
+		}
+	}
+	t.Fatalf("found no moment within %v to kill %s just before its renew: is it still renewing every %v?", 4*renew, d.name, renew)
+	return time.Time{}, 0
 }
