@@ -30,6 +30,7 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentMergeSameWeek", testConcurrentMerge},
 		{"ManyCampaignsOneWeek", testManyCampaigns},
 		{"PacingHistory", testPacingHistory},
+		{"PacingHistoryManyCampaigns", testPacingHistoryMany},
 		{"SpendSnapshotsIdempotent", testSnapshots},
 		{"BoardBatch", testBoardBatch},
 		{"TimeBatchReconcile", testTimeBatch},
