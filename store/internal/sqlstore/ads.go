@@ -841,6 +841,10 @@ func (s *Store) readChunks(ctx context.Context, h *store.PacingHistory, index ma
 	}
 	defer stmt.Close()
 	dense := make([]weekblock.Dense[adpacer.Micros], chunkCampaigns)
+	// Scan destinations live outside the row loop: Scan's arguments
+	// escape, and 60,000 rows would otherwise allocate them each time.
+	var week, key, wk int64
+	var data sql.RawBytes
 	for _, ch := range chunks {
 		keys := sorted[ch[0]:ch[1]]
 		m := len(keys)
@@ -861,12 +865,9 @@ func (s *Store) readChunks(ctx context.Context, h *store.PacingHistory, index ma
 			return err
 		}
 		for rows.Next() {
-			var week, key int64
-			var data sql.RawBytes
 			if pg {
 				err = rows.Scan(&week, &key, &data)
 			} else {
-				var wk int64
 				err = rows.Scan(&wk, &data)
 				week, key = wk>>32, wk&(1<<32-1)
 			}
