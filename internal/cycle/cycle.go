@@ -470,8 +470,9 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 	}
 	asOf := r.freshness(ctx, camps)
 	pol := r.opt.Policy
+	complete, missing := r.splitMissing(ctx, lines, camps)
 	snap := BuildSnapshot(SnapshotInput{
-		Now: now, Policy: &pol, Lines: lines, Campaigns: camps, Stats: stats,
+		Now: now, Policy: &pol, Lines: complete, Campaigns: camps, Stats: stats,
 		Memory: BuildMemory(now, camps, changes), MinBid: r.opt.MinBid, MaxBid: r.opt.MaxBid, DataAsOf: asOf,
 	})
 	plan, err := pacing.Decide(snap)
@@ -479,6 +480,12 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 		return fmt.Errorf("pace: engine: %w", err)
 	}
 	plan.Alerts = r.collapseStale(plan.Alerts, camps, lines)
+	for _, m := range missing {
+		for _, l := range m.lines {
+			plan.Lines = append(plan.Lines, pacing.LineStatus{ID: l, Status: pacing.StatusHeld})
+		}
+		plan.Alerts = append(plan.Alerts, m.alert())
+	}
 	if err := r.record(ctx, now, plan, camps); err != nil {
 		return err
 	}
@@ -677,6 +684,85 @@ func (r *Runner) collapseStale(alerts []pacing.Alert, camps []adpacer.Campaign, 
 		out = append(out, a)
 	}
 	return out
+}
+
+// missingGroup is the line campaigns absent from the store, per source.
+type missingGroup struct {
+	source    string // connector instance id, or the platform when none owns it
+	pulled    bool   // the source has completed a pull: the campaign is not on it
+	lines     []string
+	campaigns []string
+}
+
+func (m missingGroup) alert() pacing.Alert {
+	sev, title := adpacer.SeverityCritical, fmt.Sprintf("Pacing held: %d campaign(s) of the budget lines are unknown to %s", len(m.campaigns), m.source)
+	why := fmt.Sprintf("%s has been pulled, and it did not list these campaigns", m.source)
+	fix := "What to do: correct each campaign id in pacing.budget_lines (platform:id as the platform shows it), or remove it from its line, or give the connector access to its account; then restart adpacer (or wait for the next pull if access was the problem)."
+	if !m.pulled {
+		sev, title = adpacer.SeverityWarning, fmt.Sprintf("Pacing held: waiting for the first pull of %s", m.source)
+		why = fmt.Sprintf("%s has not completed a pull yet, so adpacer knows nothing of these campaigns", m.source)
+		fix = "What to do: usually nothing: the lines are paced after the connector's first successful pull. If this card stays open, check the connector's errors in the logs; if a campaign id is wrong, correct it in pacing.budget_lines."
+	}
+	detail := fmt.Sprintf("%s. A line's budget is shared by its campaigns, and spend adpacer cannot see would be overspent, so every change to these lines is held (their other campaigns too).\n\nHeld lines: %s\nUnknown campaigns (%d): %s\n\n%s",
+		why, strings.Join(m.lines, ", "), len(m.campaigns), truncateList(m.campaigns, 20), fix)
+	a := pacing.Alert{Key: "campaign_missing:" + m.source, Severity: sev, Kind: "campaign_missing", Title: title, Detail: detail}
+	if len(m.lines) == 1 {
+		a.Line = m.lines[0]
+	}
+	a.Fingerprint = fingerprint(a.Key, a.Severity, strings.Join(m.lines, ",")+"|"+strings.Join(m.campaigns, ","))
+	return a
+}
+
+// splitMissing separates the lines whose every campaign is in the store
+// from those with a campaign the store has never seen (its connector has
+// not pulled yet, or the id is wrong). The engine refuses a snapshot that
+// names an unknown campaign, and one such campaign must not stop the pacing
+// of every other line; nor may its line be paced without it, since its
+// spend counts against the shared budget. So those lines are held whole,
+// with one alert per source that names the campaigns and the fix.
+func (r *Runner) splitMissing(ctx context.Context, lines []pacing.Line, camps []adpacer.Campaign) ([]pacing.Line, []missingGroup) {
+	known := make(map[adpacer.CampaignID]bool, len(camps))
+	for _, c := range camps {
+		known[c.ID] = true
+	}
+	complete := lines[:0:0]
+	groups := map[string]*missingGroup{}
+	for _, l := range lines {
+		held := false
+		for _, id := range l.Campaigns {
+			if known[id] {
+				continue
+			}
+			src, pulled := string(id.Platform()), false
+			if inst, ok := r.route(adpacer.Campaign{ID: id}); ok {
+				src = inst.ID
+				if cur, err := r.opt.Store.Cursor(ctx, inst.ID); err == nil && !cur.UpdatedAt.IsZero() {
+					pulled = true
+				}
+			}
+			g := groups[src]
+			if g == nil {
+				g = &missingGroup{source: src, pulled: pulled}
+				groups[src] = g
+			}
+			if n := len(g.lines); n == 0 || g.lines[n-1] != l.ID {
+				g.lines = append(g.lines, l.ID)
+			}
+			held = true
+			g.campaigns = append(g.campaigns, string(id))
+		}
+		if !held {
+			complete = append(complete, l)
+		}
+	}
+	out := make([]missingGroup, 0, len(groups))
+	for _, g := range groups {
+		sort.Strings(g.lines)
+		sort.Strings(g.campaigns)
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].source < out[j].source })
+	return complete, out
 }
 
 func truncateList(xs []string, n int) string {
