@@ -82,6 +82,9 @@ type Daemon struct {
 	jobs    []schedule.Job
 	status  http.Handler
 	webhook http.Handler
+	// trigger runs the applier when a webhook reports a manager's move of
+	// an approval card, instead of leaving it to the next apply run.
+	trigger applyTrigger
 	// BoardURL and CardURL link the status page to the alert board and cards.
 	BoardURL string
 	CardURL  func(cardID string) string
@@ -200,6 +203,9 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		}
 		copts.Ads = append(copts.Ads, cycle.AdInstance{ID: g.ID, Platform: adpacer.GoogleAds, Account: strings.ReplaceAll(g.CustomerID, "-", ""),
 			Source: c, Actuator: c, Breaker: breakerOf(g.ID)})
+		// A revoked grant latches the client shut; only its alert tells a
+		// person, so it must reach the board like Yandex's.
+		clientAlerts = append(clientAlerts, c.Alerts)
 	}
 	for _, t := range cfg.Connectors.Trello {
 		c, err := trello.New(trello.Config{Key: t.Key.Reveal(), Token: t.Token.Reveal(), BaseURL: t.BaseURL, Timeout: t.Timeout.D(),
@@ -208,7 +214,10 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 			return nil, fmt.Errorf("connectors.trello %s: %w", t.ID, err)
 		}
 		if len(t.Boards) > 0 {
-			bs, err := trello.NewBoardSync(c, trello.SyncOptions{Boards: t.Boards, Logger: o.Logger.Named("trello")})
+			// KnownCards lets a full pull close the store's copies of cards
+			// deleted upstream or moved to a board not synced: the store
+			// only upserts, so without it they would stay open forever.
+			bs, err := trello.NewBoardSync(c, trello.SyncOptions{Boards: t.Boards, KnownCards: o.Store.Cards, Logger: o.Logger.Named("trello")})
 			if err != nil {
 				return nil, fmt.Errorf("connectors.trello %s: %w", t.ID, err)
 			}
@@ -238,8 +247,13 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		d.BoardURL = boardURL(t.BaseURL, t.Alerts.Board)
 		d.CardURL = func(id string) string { return cardURL(t.BaseURL, id) }
 		if t.Webhook.Enabled {
+			board := t.Alerts.Board
 			wh, err := trello.NewWebhookHandler(trello.WebhookOptions{Secret: t.Webhook.Secret.Reveal(), CallbackURL: t.Webhook.CallbackURL,
-				Logger: o.Logger.Named("webhook"), Notify: func(trello.WebhookEvent) {}})
+				Logger: o.Logger.Named("webhook"), Notify: func(ev trello.WebhookEvent) {
+					if concernsApprovals(ev, board) {
+						d.trigger.kick()
+					}
+				}})
 			if err != nil {
 				return nil, fmt.Errorf("connectors.trello %s webhook: %w", t.ID, err)
 			}
@@ -281,6 +295,9 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.Runner = r
+	d.trigger.mu.Lock()
+	d.trigger.run, d.trigger.timeout, d.trigger.log = r.Apply, cfg.Jobs.Apply.Timeout.D(), o.Logger.Named("webhook")
+	d.trigger.mu.Unlock()
 	if d.jobs, err = d.buildJobs(); err != nil {
 		return nil, err
 	}
@@ -442,4 +459,100 @@ func (a *auditEdits) SetBudgetEdits(_ context.Context, campaign adpacer.Campaign
 		a.counts[campaign] = n
 	}
 	return nil
+}
+
+// concernsApprovals reports whether a verified webhook event may be a
+// manager's verdict on an approval card: a card moved to another list or
+// labelled, on the alerts board. The daemon's own card creations, comments
+// and archives arrive too and are not verdicts, so they trigger nothing
+// (a trigger per own action would loop the applier for nothing).
+func concernsApprovals(ev trello.WebhookEvent, board string) bool {
+	if ev.BoardID != "" && board != "" && ev.BoardID != board {
+		return false
+	}
+	return ev.ListAfter != "" || ev.Label != "" || ev.Type == "addLabelToCard"
+}
+
+// applyTrigger runs an apply as soon as a webhook reports a verdict.
+// Kicks never block the webhook handler and are coalesced: at most one run
+// at a time, and kicks during a run cause exactly one more run after it
+// (the ledger makes a run with nothing new cheap and a repeated one safe).
+// Apply itself refuses on a replica that is not the leader.
+type applyTrigger struct {
+	run     func(ctx context.Context) error
+	timeout time.Duration
+	log     *zap.Logger
+
+	mu      sync.Mutex
+	running bool
+	again   bool
+	closed  bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	runs    int // completed runs, for tests
+}
+
+func (t *applyTrigger) kick() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || t.run == nil {
+		return
+	}
+	if t.running {
+		t.again = true
+		return
+	}
+	t.running = true
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancel = cancel
+	t.wg.Add(1)
+	go t.loop(ctx, cancel)
+}
+
+func (t *applyTrigger) loop(ctx context.Context, cancel context.CancelFunc) {
+	defer t.wg.Done()
+	defer cancel()
+	for {
+		timeout := t.timeout
+		if timeout <= 0 {
+			timeout = 5 * time.Minute
+		}
+		rctx, rcancel := context.WithTimeout(ctx, timeout)
+		err := t.run(rctx)
+		rcancel()
+		if err != nil {
+			t.log.Warn("apply after a webhook failed; the scheduled apply retries", zap.Error(err))
+		}
+		t.mu.Lock()
+		t.runs++
+		if !t.again || t.closed {
+			t.running = false
+			t.mu.Unlock()
+			return
+		}
+		t.again = false
+		t.mu.Unlock()
+	}
+}
+
+// Close stops the webhook trigger: no new run starts, a running one is
+// cancelled and waited for until ctx ends. Call it after the scheduler has
+// drained and before the store closes. A run cut short is as safe as a
+// crash: the ledger replays what it left claimed.
+func (d *Daemon) Close(ctx context.Context) error {
+	t := &d.trigger
+	t.mu.Lock()
+	t.closed = true
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.mu.Unlock()
+	done := make(chan struct{})
+	go func() { t.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("daemon: webhook-triggered apply did not stop: %w", ctx.Err())
+	}
 }

@@ -62,6 +62,10 @@ func (d *Daemon) Mount(srv *telemetry.Server) {
 	}
 }
 
+// WebhookHandler is the Trello webhook receiver (nil when webhooks are not
+// enabled), for callers that serve it themselves; Mount serves it.
+func (d *Daemon) WebhookHandler() http.Handler { return d.webhook }
+
 // AdSourceIDs, BoardSourceIDs and TimeSourceIDs name the configured
 // connector instances, for callers that drive the jobs themselves (demo).
 func (d *Daemon) AdSourceIDs() []string {
