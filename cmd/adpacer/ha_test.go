@@ -138,8 +138,8 @@ func poll(d time.Duration, cond func() bool) bool {
 //     lease, is replaced by the follower; once resumed, its ledger write for
 //     that action is refused by the epoch check and it sends nothing more;
 //  3. SIGKILL of the new leader hands over to the resumed one within the
-//     lease TTL plus killSlack (the kill is placed at the end of the dying
-//     leader's renew period, see killBeforeRenew);
+//     lease TTL plus killSlack (the kill is placed just after the dying
+//     leader's renew, the hardest moment, see killAfterRenew);
 //  4. over the whole run every write matches its own ledger decision, none
 //     twice.
 //
@@ -168,11 +168,9 @@ func TestHATwoDaemons(t *testing.T) {
 		// it accepts.
 		slack = 3 * time.Second
 		// killSlack is what the SIGKILL hand-over may take beyond the
-		// lease: the kill lands at most killWindow before the dying
-		// leader's next renew, so its lease runs out at most
-		// ttl-renew+killWindow after the kill, and the follower retries
-		// within renew of that (leader.Elector.Run): ttl+killWindow. The
-		// rest is for the 50ms polling of /metrics and the scrape.
+		// lease: the follower retries 25ms after the lease runs out
+		// (leader.LeaseWatcher); the rest is for its acquire and the 50ms
+		// polling of /metrics and the scrape.
 		killSlack = time.Second
 	)
 	started := time.Now()
@@ -339,14 +337,12 @@ func TestHATwoDaemons(t *testing.T) {
 		}
 	}
 
-	// (3) Kill the new leader; the resumed one takes over. Killed at a
-	// random moment, its lease would run out between ttl-renew and ttl
-	// later and the follower's next retry up to renew after that, so the
-	// hand-over would take anything up to ttl+renew depending on phases the
-	// test does not choose. Killing it just before its next renew is due
-	// makes the bound ttl+killSlack hold whatever the follower's phase.
+	// (3) Kill the new leader just after it renewed, with almost a whole
+	// lease left; the resumed one takes over. Followers ask the store when
+	// the lease runs out and retry then (leader.LeaseWatcher), so the
+	// hand-over is bounded by the lease whatever the follower's phase.
 	lease := openLeaseReader(t, addr)
-	killedAt, leaseLeft := killBeforeRenew(t, lease, second, renew)
+	killedAt, leaseLeft := killAfterRenew(t, lease, second, renew)
 	<-second.exited
 	second.exited <- nil
 	if !poll(ttl+renew+slack, first.isLeader) {
@@ -629,40 +625,32 @@ func leaseTimes(t *testing.T, st *postgres.Store) (sinceRenew, left time.Duratio
 	return time.Duration(since) * time.Microsecond, time.Duration(rest) * time.Microsecond
 }
 
-// killWindow: SIGKILL lands between killWindow and killWindow/3 before the
-// leader's next renew is due. The far end keeps the hand-over bound tight;
-// the near end keeps the renew from slipping in before the kill (the leader
-// renews a renew period after its previous renew began, which is at or
-// before the row's renewed_at).
+// killWindow: SIGKILL lands within killWindow after the leader's last
+// renew, when its lease has almost a whole TTL left: the hardest moment for
+// the hand-over bound, since a follower retrying only on its own period
+// could find the lease live at its last retry before expiry and take over
+// up to a retry period late.
 const killWindow = 400 * time.Millisecond
 
-// killBeforeRenew waits for the window before the lease holder d's next
-// renew, sends SIGKILL, and returns when it did and how long the lease had
-// left then.
-func killBeforeRenew(t *testing.T, st *postgres.Store, d *haDaemon, renew time.Duration) (time.Time, time.Duration) {
+// killAfterRenew waits until the lease holder d has just renewed, sends
+// SIGKILL, and returns when it did and how long the lease had left then.
+func killAfterRenew(t *testing.T, st *postgres.Store, d *haDaemon, renew time.Duration) (time.Time, time.Duration) {
 	t.Helper()
 	for deadline := time.Now().Add(4 * renew); time.Now().Before(deadline); {
 		since, _ := leaseTimes(t, st)
-		switch {
-		case since > renew-killWindow/3:
-			// Too close to (or past) the renew: let it land, then aim at
-			// the next one.
-			time.Sleep(max(renew-since, 0) + 100*time.Millisecond)
-		case since < renew-killWindow:
-			time.Sleep(renew - killWindow/2 - since)
-		default:
-			if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			killedAt := time.Now()
-			sinceAfter, left := leaseTimes(t, st)
-			if sinceAfter < since {
-				t.Fatalf("the lease was renewed (%v ago) between the check (%v after the last renew) and SIGKILL of %s", sinceAfter, since, d.name)
-			}
-			t.Logf("SIGKILL %s %v after its last renew; lease left %v", d.name, since.Round(time.Millisecond), left.Round(time.Millisecond))
-			return killedAt, left
+		if since > killWindow {
+			// Wait for the next renew to land.
+			time.Sleep(max(renew-since, 0) + 50*time.Millisecond)
+			continue
 		}
+		if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		killedAt := time.Now()
+		_, left := leaseTimes(t, st)
+		t.Logf("SIGKILL %s %v after its last renew; lease left %v", d.name, since.Round(time.Millisecond), left.Round(time.Millisecond))
+		return killedAt, left
 	}
-	t.Fatalf("found no moment within %v to kill %s just before its renew: is it still renewing every %v?", 4*renew, d.name, renew)
+	t.Fatalf("found no moment within %v to kill %s just after a renew: is it still renewing every %v?", 4*renew, d.name, renew)
 	return time.Time{}, 0
 }

@@ -18,10 +18,11 @@
 //     writer's epoch and fails with store.ErrConflict when it is stale. That
 //     stops a former leader whose write was already under way when it lost.
 //
-// Hand-over after a leader dies without releasing takes at most TTL (the
-// lease running out) plus RenewEvery (the followers' retry period); a
-// leader that stops cleanly releases the lease and hands over within
-// RenewEvery.
+// Hand-over after a leader dies without releasing takes at most TTL after
+// its last renew when the store tells followers when the lease runs out
+// (LeaseWatcher; the PostgreSQL store does), else TTL plus RenewEvery (the
+// followers' retry period); a leader that stops cleanly releases the lease
+// and hands over within RenewEvery.
 package leader
 
 import (
@@ -47,6 +48,20 @@ type LeaseStore interface {
 	RenewLease(ctx context.Context, name, holder string, epoch int64, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string, epoch int64) error
 }
+
+// LeaseWatcher is optional for a LeaseStore: how long the current term of
+// the lease has left on the store's clock (0 when none is live). A follower
+// that knows it wakes just after the lease runs out instead of at its next
+// RenewEvery tick, so a dead leader is replaced within TTL of its last
+// renew, not TTL plus up to one retry period.
+type LeaseWatcher interface {
+	LeaseRemaining(ctx context.Context, name string) (time.Duration, error)
+}
+
+// expirySlack is how long after the store says a lease ends a follower
+// retries: the store's clock decides expiry, and a retry a hair early
+// would find the lease still live and sleep again.
+const expirySlack = 25 * time.Millisecond
 
 // Defaults (ops-notes 4.5: 15s leases are the common Kubernetes choice).
 const (
@@ -254,7 +269,7 @@ func (e *Elector) Run(ctx context.Context) error {
 			if e.acquire(ctx) {
 				continue
 			}
-			if !wait(e.renewEvery) {
+			if !wait(e.followerWait(ctx)) {
 				break
 			}
 			continue
@@ -276,6 +291,22 @@ func (e *Elector) Run(ctx context.Context) error {
 	}
 	e.release()
 	return nil
+}
+
+// followerWait is how long a follower sleeps before its next acquire:
+// RenewEvery, or less when the store says the live lease ends sooner.
+func (e *Elector) followerWait(ctx context.Context) time.Duration {
+	w, ok := e.store.(LeaseWatcher)
+	if !ok {
+		return e.renewEvery
+	}
+	wctx, cancel := context.WithTimeout(ctx, e.renewEvery)
+	left, err := w.LeaseRemaining(wctx, e.name)
+	cancel()
+	if err != nil || left < 0 || left+expirySlack >= e.renewEvery {
+		return e.renewEvery
+	}
+	return left + expirySlack
 }
 
 func (e *Elector) acquire(ctx context.Context) bool {

@@ -355,3 +355,45 @@ func TestFollowerRetriesEveryRenewPeriod(t *testing.T) {
 		t.Error("a follower led or released")
 	}
 }
+
+// watchedLease adds LeaseWatcher to memLease.
+type watchedLease struct{ *memLease }
+
+func (w watchedLease) LeaseRemaining(ctx context.Context, name string) (time.Duration, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return max(time.Until(w.expires), 0), nil
+}
+
+// A follower whose store says when the live lease ends retries right
+// after it, not at its next RenewEvery tick: a dead leader is replaced
+// within TTL of its last renew.
+func TestFollowerRetriesWhenTheLeaseRunsOut(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		watch   bool
+		atLeast time.Duration
+		atMost  time.Duration
+	}{
+		{"watcher", true, 140 * time.Millisecond, 600 * time.Millisecond},
+		{"no watcher", false, 1900 * time.Millisecond, 4 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Another holder's lease, 150ms from running out.
+			var st LeaseStore = &memLease{holder: "dead", epoch: 1, expires: time.Now().Add(150 * time.Millisecond)}
+			if tc.watch {
+				st = watchedLease{st.(*memLease)}
+			}
+			e, err := New(Options{Store: st, Holder: "me", TTL: 5 * time.Second, RenewEvery: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			began := time.Now()
+			start(t, e)
+			eventually(t, tc.atMost, "the follower takes the expired lease", e.IsLeader)
+			if took := time.Since(began); took < tc.atLeast {
+				t.Errorf("led after %v, before the dead leader's lease ran out", took)
+			}
+		})
+	}
+}

@@ -206,7 +206,7 @@ func TestHandOverAfterSIGKILL(t *testing.T) {
 	killed := time.Now()
 	for !b.IsLeader() {
 		if time.Since(killed) > ttl+renew+time.Second {
-			t.Fatalf("no hand-over %v after SIGKILL; bound is TTL+RenewEvery = %v", time.Since(killed), ttl+renew)
+			t.Fatalf("no hand-over %v after SIGKILL; bound is TTL = %v", time.Since(killed), ttl)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -218,8 +218,11 @@ func TestHandOverAfterSIGKILL(t *testing.T) {
 	if took < ttl/2 {
 		t.Errorf("took over after %v, before the dead leader's lease (TTL %v) could have run out", took, ttl)
 	}
-	if took > ttl+renew+500*time.Millisecond {
-		t.Errorf("hand-over took %v, more than TTL+RenewEvery = %v (+500ms scheduling slack for a loaded CI machine)", took, ttl+renew)
+	// The follower asks the store when the lease runs out and retries
+	// then (LeaseWatcher), so the dead leader's last renew plus TTL bounds
+	// the hand-over, whenever in its renew period the kill came.
+	if took > ttl+250*time.Millisecond {
+		t.Errorf("hand-over took %v, more than TTL = %v (+250ms scheduling slack for a loaded CI machine)", took, ttl)
 	}
 	if b.Epoch() <= oldEpoch {
 		t.Errorf("successor epoch %d not above the dead leader's %d", b.Epoch(), oldEpoch)

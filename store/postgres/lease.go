@@ -111,6 +111,21 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string, epoch int
 	return nil
 }
 
+// LeaseRemaining is how long the live term of lease name has left on the
+// database clock, 0 when none is live (internal/leader.LeaseWatcher).
+func (s *Store) LeaseRemaining(ctx context.Context, name string) (time.Duration, error) {
+	var us int64
+	err := s.pool.QueryRow(ctx, `SELECT GREATEST(COALESCE((extract(epoch FROM (expires_at - now())) * 1000000)::bigint, 0), 0)
+		FROM leader_lease WHERE name = $1 AND expires_at > now()`, name).Scan(&us)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, leaseErr("read", name, err)
+	}
+	return time.Duration(us) * time.Microsecond, nil
+}
+
 func validLease(name, holder string, ttl time.Duration) error {
 	switch {
 	case name == "":

@@ -221,3 +221,31 @@ func BenchmarkLease(b *testing.B) {
 		}
 	})
 }
+
+// LeaseRemaining tells a follower when to retry: the live term's time left
+// on the database clock, 0 when there is none.
+func TestLeaseRemaining(t *testing.T) {
+	ctx := context.Background()
+	addr := freshSchema(t)
+	s := openLeaseStore(t, addr)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := s.LeaseRemaining(ctx, "adpacer"); err != nil || left != 0 {
+		t.Fatalf("no lease yet: %v, %v; want 0", left, err)
+	}
+	epoch, ok, err := s.AcquireLease(ctx, "adpacer", "a", 2*time.Second)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	left, err := s.LeaseRemaining(ctx, "adpacer")
+	if err != nil || left <= time.Second || left > 2*time.Second {
+		t.Fatalf("live 2s lease: %v left, %v", left, err)
+	}
+	if err := s.ReleaseLease(ctx, "adpacer", "a", epoch); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := s.LeaseRemaining(ctx, "adpacer"); err != nil || left != 0 {
+		t.Fatalf("released: %v, %v; want 0", left, err)
+	}
+}
