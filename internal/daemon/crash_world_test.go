@@ -77,7 +77,11 @@ type world struct {
 	// writeLatency is added (wall time) to every mutating Yandex request,
 	// half before the fake applies it and half after, so a kill can land
 	// while a write is in flight both before and after it took effect.
-	writeLatency   atomic.Int64
+	writeLatency atomic.Int64
+	// yandexReads counts non-mutating Yandex requests (a pull has begun).
+	yandexReads atomic.Int64
+	// googleWrites counts applied Google Ads mutates that changed a field.
+	googleWrites   atomic.Int64
 	writesInFlight atomic.Int64
 	// onWriteArrival, when set, is told of every mutating request as it
 	// arrives (before it is applied).
@@ -229,6 +233,7 @@ func newWorld(t testing.TB, spec worldSpec) *world {
 		w.google = g
 		g.AddRefreshToken(worldRefresh)
 		g.OnMutate(func(ev googleadstest.MutateEvent) {
+			w.googleWrites.Add(int64(len(ev.Changes)))
 			for _, c := range ev.Changes {
 				if c.Field != "amountMicros" {
 					continue
@@ -284,6 +289,7 @@ func (w *world) serveYandex(rw http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(body, &env)
 	if env.Method != "update" && env.Method != "set" && env.Method != "suspend" && env.Method != "resume" {
+		w.yandexReads.Add(1)
 		w.yandex.ServeHTTP(rw, r)
 		return
 	}
