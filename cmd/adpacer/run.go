@@ -180,6 +180,11 @@ func (a *app) runDaemon(ctx context.Context, cfg *config.Config) (err error) {
 			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout.D())
 			defer cancel()
 			drainErr = sched.Stop(sctx)
+			if a.wiring.Drained != nil {
+				if err := a.wiring.Drained(sctx); err != nil {
+					log.Warn("stopping work started outside the scheduler", zap.Error(err))
+				}
+			}
 			stopped <- drainErr
 		})
 	}

@@ -70,6 +70,10 @@ type Wiring struct {
 	// OnStopping when shutdown begins (STOPPING=1).
 	OnReady    func()
 	OnStopping func()
+	// Drained is called once the scheduler has drained, before the store
+	// closes: it stops work the daemon starts outside the scheduler (an
+	// apply a Trello webhook triggered).
+	Drained func(ctx context.Context) error
 }
 
 // Actor is one member of the run group: Execute blocks until Interrupt is
@@ -167,6 +171,12 @@ func defaultWiring() Wiring {
 		},
 		OnReady:    func() { _ = notifier.Notify("READY=1") },
 		OnStopping: func() { _ = notifier.Notify("STOPPING=1") },
+		Drained: func(ctx context.Context) error {
+			if d == nil {
+				return nil
+			}
+			return d.Close(ctx)
+		},
 	}
 }
 

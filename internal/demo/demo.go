@@ -204,6 +204,10 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		<-serveErr
+		// Stop a webhook-started apply before the store closes.
+		if err := d.Close(sctx); err != nil {
+			log.Warn("demo daemon close", zap.Error(err))
+		}
 	}()
 	ep := env.endpoints("http://" + srv.Addr() + "/")
 	printEndpoints(o.Out, ep, env)
