@@ -37,6 +37,7 @@ var backend = storetest.Backend{
 }
 
 func TestMain(m *testing.M) {
+	crashChildMain()
 	storetest.ChildMain(backend)
 	code := m.Run()
 	if code == 0 {

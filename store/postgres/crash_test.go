@@ -1,0 +1,293 @@
+package postgres
+
+// The crash tests mirror store/sqlite/crash_test.go: the test binary
+// re-executes itself as a writer (ADPACER_PG_CRASH_DSN set), the parent
+// SIGKILLs it mid-transaction or at a random point, waits until the server
+// has ended the dead client's sessions, reopens the store and checks that
+// every batch the child reported committed is complete, no later batch is
+// visible, and the schema's constraints hold (PostgreSQL's stand-in for
+// SQLite's integrity_check). A graceful Close is no stand-in for a crash.
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/store/storetest"
+)
+
+const (
+	envCrash     = "ADPACER_PG_CRASH_DSN"
+	envCrashMode = "ADPACER_PG_CRASH_MODE" // "hook": block inside the 6th tx; "loop": write until killed
+)
+
+var crashDay = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+// crashBatch i holds campaigns i-0..i-(campaigns-1), each with 24 hourly
+// stats whose cost encodes the batch and the hour.
+func crashBatch(i, campaigns int) adpacer.AdBatch {
+	var b adpacer.AdBatch
+	for c := 0; c < campaigns; c++ {
+		id := adpacer.NewCampaignID(adpacer.YandexDirect, fmt.Sprintf("%d-%d", i, c))
+		b.Campaigns = append(b.Campaigns, adpacer.Campaign{ID: id, TimeZone: "Europe/Moscow", Currency: "RUB", State: adpacer.StateOn})
+		for h := 0; h < 24; h++ {
+			start := crashDay.Add(time.Duration(h) * time.Hour)
+			b.Stats = append(b.Stats, adpacer.Stat{Campaign: id, Start: start, End: start.Add(time.Hour), Cost: adpacer.Micros(i*1000 + h), Clicks: 1})
+		}
+	}
+	return b
+}
+
+// crashChildMain is the writer. In hook mode the 6th batch (400 campaigns,
+// 9,600 stats) is held open just before its last statement, the cursor
+// upsert (SaveAdBatch writes the cursor last): a second connection of the
+// child holds an EXCLUSIVE lock on cursors, and the child prints IN-TX
+// once the server shows the writer waiting on it, with the batch's
+// campaigns and stats already written inside the open transaction.
+func crashChildMain() {
+	dsn := os.Getenv(envCrash)
+	if dsn == "" {
+		return
+	}
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "crash child:", err)
+		os.Exit(3)
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, dsn, Options{MaxConns: 4})
+	if err != nil {
+		fail(err)
+	}
+	hook := os.Getenv(envCrashMode) == "hook"
+	for i := 1; ; i++ {
+		if hook && i == 6 {
+			holder, err := s.Pool().Acquire(ctx)
+			if err != nil {
+				fail(err)
+			}
+			// The holder idles in its transaction until the kill; the
+			// store's 5s idle timeout must not end it first.
+			if _, err := holder.Exec(ctx, "SET idle_in_transaction_session_timeout = 0"); err != nil {
+				fail(err)
+			}
+			tx, err := holder.Begin(ctx)
+			if err != nil {
+				fail(err)
+			}
+			if _, err := tx.Exec(ctx, "LOCK TABLE cursors IN EXCLUSIVE MODE"); err != nil {
+				fail(err)
+			}
+			go func() {
+				err := s.SaveAdBatch(ctx, "crash", crashBatch(i, 400), adpacer.Cursor{Value: strconv.Itoa(i)})
+				fail(fmt.Errorf("batch %d returned (%v) while the cursors lock was held", i, err))
+			}()
+			for {
+				var waiting int
+				if err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = 'cursors'::regclass AND NOT granted`).Scan(&waiting); err != nil {
+					fail(err)
+				}
+				if waiting > 0 {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			fmt.Println("IN-TX")
+			select {} // hold both transactions open until SIGKILL
+		}
+		if err := s.SaveAdBatch(ctx, "crash", crashBatch(i, 2), adpacer.Cursor{Value: strconv.Itoa(i)}); err != nil {
+			fail(err)
+		}
+		fmt.Println("COMMITTED", i)
+	}
+}
+
+// prepareCrashDB migrates a fresh schema and returns the parent's DSN and
+// the child's, which differs only by an application_name that marks the
+// child's sessions.
+func prepareCrashDB(t *testing.T) (dsn, childDSN, app string) {
+	t.Helper()
+	s, dsn := backend.New(t)
+	s.Close()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s must be a postgres:// URL for the crash tests: %v", EnvDSN, err)
+	}
+	app = fmt.Sprintf("adpacer_crash_%d_%d", os.Getpid(), time.Now().UnixNano())
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return dsn, u.String(), app
+}
+
+// waitSessionsGone waits until the server has ended every session of the
+// killed child, so its open transactions are rolled back (or, for a COMMIT
+// that reached the server before the kill, committed) before the check.
+func waitSessionsGone(t *testing.T, s *Store, app string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions of the killed child still open after 30s", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// constraintChecks are PostgreSQL's stand-in for integrity_check: each
+// query counts rows that break an invariant of the schema; all must be 0.
+var constraintChecks = map[string]string{
+	"constraints not validated":       `SELECT count(*) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace AND NOT convalidated`,
+	"stats_hourly without a campaign": `SELECT count(*) FROM stats_hourly h LEFT JOIN campaigns c ON c.key = h.campaign_key WHERE c.key IS NULL`,
+	"stats_other without a campaign":  `SELECT count(*) FROM stats_other o LEFT JOIN campaigns c ON c.key = o.campaign_key WHERE c.key IS NULL`,
+	"snapshots without a campaign":    `SELECT count(*) FROM spend_snapshots n LEFT JOIN campaigns c ON c.id = n.campaign_id WHERE c.id IS NULL`,
+	"ad statuses without a campaign":  `SELECT count(*) FROM ad_statuses a LEFT JOIN campaigns c ON c.id = a.campaign_id WHERE c.id IS NULL`,
+	"campaigns without hourly stats":  `SELECT count(*) FROM campaigns c WHERE NOT EXISTS (SELECT 1 FROM stats_hourly h WHERE h.campaign_key = c.key)`,
+	"duplicate campaign ids":          `SELECT count(*) FROM (SELECT id FROM campaigns GROUP BY id HAVING count(*) > 1) d`,
+	"negative costs":                  `SELECT count(*) FROM stats_other WHERE cost < 0 OR clicks < 0 OR impressions < 0 OR conversions < 0`,
+	"crash cursor rows":               `SELECT count(*) - 1 FROM cursors WHERE source = 'crash'`,
+}
+
+// verifyCrash reopens the store and checks that exactly the batches up to
+// the cursor are there, nothing of later ones, and the constraints hold.
+// It returns the cursor.
+func verifyCrash(t *testing.T, dsn, app string, minCommitted int) int {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, dsn, Options{MaxConns: 2})
+	if err != nil {
+		t.Fatalf("reopen after SIGKILL: %v", err)
+	}
+	defer s.Close()
+	waitSessionsGone(t, s, app)
+	for what, q := range constraintChecks {
+		var n int
+		if err := s.Pool().QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if n != 0 {
+			t.Errorf("after the crash: %d %s", n, what)
+		}
+	}
+	cur, err := s.Cursor(ctx, "crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(cur.Value)
+	if err != nil || n < minCommitted {
+		t.Fatalf("cursor %q after crash, want >= %d", cur.Value, minCommitted)
+	}
+	cs, err := s.Campaigns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := s.Stats(ctx, nil, crashDay, crashDay.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perBatch := map[int]int{}
+	for _, st := range stats {
+		var i, c int
+		if _, err := fmt.Sscanf(string(st.Campaign), "yandex_direct:%d-%d", &i, &c); err != nil {
+			t.Fatalf("campaign %s: %v", st.Campaign, err)
+		}
+		if want := adpacer.Micros(i*1000 + st.Start.Hour()); st.Cost != want {
+			t.Fatalf("stat of %s at %s: cost %s want %s", st.Campaign, st.Start, st.Cost, want)
+		}
+		perBatch[i]++
+	}
+	for i := 1; i <= n; i++ {
+		if perBatch[i] != 48 {
+			t.Errorf("committed batch %d has %d of 48 stats", i, perBatch[i])
+		}
+	}
+	for i := range perBatch {
+		if i > n {
+			t.Errorf("batch %d beyond the cursor %d is visible (%d stats)", i, n, perBatch[i])
+		}
+	}
+	if len(cs) != 2*n {
+		t.Errorf("%d campaigns after crash, want %d", len(cs), 2*n)
+	}
+	return n
+}
+
+func TestSIGKILLMidTransaction(t *testing.T) {
+	dsn, childDSN, app := prepareCrashDB(t)
+	cmd, _, out := storetest.StartChild(t, envCrash+"="+childDSN, envCrashMode+"=hook")
+	committed := 0
+	for {
+		line := storetest.ReadLine(t, out)
+		if line == "IN-TX" {
+			break
+		}
+		if _, err := fmt.Sscanf(line, "COMMITTED %d", &committed); err != nil {
+			t.Fatalf("child said %q", line)
+		}
+	}
+	if committed != 5 {
+		t.Fatalf("child committed %d batches before blocking, want 5", committed)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if n := verifyCrash(t, dsn, app, 5); n != 5 {
+		t.Fatalf("cursor %d after killing the 6th transaction before COMMIT, want 5", n)
+	}
+}
+
+func TestSIGKILLAtRandomPoint(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(seed, 0))
+	for round := 0; round < 3; round++ {
+		dsn, childDSN, app := prepareCrashDB(t)
+		cmd, _, out := storetest.StartChild(t, envCrash+"="+childDSN, envCrashMode+"=loop")
+		storetest.ReadLine(t, out) // first commit: the child is writing
+		var last atomic.Int64
+		last.Store(1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				line, err := out.ReadString('\n')
+				if err != nil {
+					return // EOF once the child is dead
+				}
+				var n int64
+				if _, err := fmt.Sscanf(line, "COMMITTED %d", &n); err == nil {
+					last.Store(n)
+				}
+			}
+		}()
+		time.Sleep(time.Duration(20+rnd.IntN(150)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		_ = cmd.Wait()
+		// The cursor may be one ahead of the last line read: the commit
+		// can land before the child prints it.
+		reported := int(last.Load())
+		if n := verifyCrash(t, dsn, app, reported); n > reported+1 {
+			t.Errorf("round %d (seed %d): cursor %d, child reported %d", round, seed, n, reported)
+		} else {
+			t.Logf("round %d: killed after %d reported commits, cursor %d", round, reported, n)
+		}
+	}
+}
