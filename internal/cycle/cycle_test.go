@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,9 +18,15 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/connectors/googleads"
+	"github.com/adpacer/adpacer/connectors/googleads/googleadstest"
+	"github.com/adpacer/adpacer/connectors/trello"
+	"github.com/adpacer/adpacer/connectors/trello/trellotest"
 	"github.com/adpacer/adpacer/connectors/yandexdirect"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"github.com/adpacer/adpacer/internal/cycle"
+	"github.com/adpacer/adpacer/internal/daemon"
+	"github.com/adpacer/adpacer/internal/httpx"
 	"github.com/adpacer/adpacer/pacing"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/sqlite"
@@ -623,5 +630,212 @@ func TestLedgerWritesAreBatchedAndClaimedBeforeSend(t *testing.T) {
 	want := map[string]int{"PlanActions": 1, "ClaimActions": 1, "FinishActions": 1}
 	if d := cmp.Diff(want, cs.calls); d != "" {
 		t.Errorf("ledger and audit writes of one cycle (-want +got):\n%s", d)
+	}
+}
+
+// googleCID is the Google Ads customer of allFakesWorld.
+const googleCID = "1234567890"
+
+// allFakes is newWorld's Yandex fake plus a Google Ads fake and a Trello
+// board (alert sink and approvals), all behind one runner in a mode.
+type allFakes struct {
+	*world
+	google        *googleadstest.Server
+	googleIDs     []int64
+	googleChanges atomic.Int64 // fields changed by state-changing mutates (OnMutate)
+	trello        *trellotest.Server
+	board         trellotest.Board
+	runner        *cycle.Runner
+}
+
+// newAllFakes wires every fake. The line's campaigns spend their whole
+// daily budgets while the line needs far more, so every cycle decides
+// budget increases on both platforms; the approval threshold is 1%, so on
+// an approve line every such change would need a card.
+func newAllFakes(t *testing.T, mode cycle.Mode) *allFakes {
+	t.Helper()
+	w := &allFakes{world: newWorld(t, mode)}
+	g, err := googleadstest.Start(googleadstest.Options{Now: w.clock.Now, DailyOperations: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	w.google = g
+	g.OnMutate(func(ev googleadstest.MutateEvent) { w.googleChanges.Add(int64(len(ev.Changes))) })
+	if err := g.AddCustomer(googleadstest.Customer{ID: googleCID, Name: "Bank", TimeZone: "Europe/Moscow", Currency: "RUB"}); err != nil {
+		t.Fatal(err)
+	}
+	spend, _ := g.Spend().(*googleadstest.MemorySpend)
+	camps := append([]adpacer.CampaignID(nil), w.lines[0].Campaigns...)
+	for i := 0; i < 2; i++ {
+		id := int64(7001 + i)
+		for _, err := range []error{
+			g.AddBudget(googleCID, googleadstest.Budget{ID: id, Name: "Budget " + strconv.Itoa(i), AmountMicros: 20_000_000_000, Status: "ENABLED"}),
+			g.AddCampaign(googleCID, googleadstest.Campaign{ID: id, Name: "retail-g" + strconv.Itoa(i), Status: "ENABLED", BudgetID: id,
+				BiddingStrategyType: "MANUAL_CPC", ChannelType: "SEARCH"}),
+			g.AddAdGroup(googleCID, googleadstest.AdGroup{ID: id * 10, CampaignID: id, Name: "Main", Status: "ENABLED", CPCBidMicros: 20_000_000}),
+			g.AddAd(googleCID, googleadstest.Ad{ID: id * 100, AdGroupID: id * 10, Status: "ENABLED", Approval: "APPROVED", Review: "REVIEWED"}),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The same history as the Yandex campaigns: 20,000 RUB a day.
+		for d := 1; d < 16; d++ {
+			day := time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+			for h := 0; h < 20; h++ {
+				spend.Set(googleCID, id, day, h, googleadstest.Metrics{CostMicros: 1_000_000_000, Clicks: 40, Impressions: 1000})
+			}
+		}
+		w.googleIDs = append(w.googleIDs, id)
+		camps = append(camps, adpacer.NewCampaignID(adpacer.GoogleAds, strconv.FormatInt(id, 10)))
+	}
+	gc, err := googleads.New(googleads.Options{
+		CustomerID:  "123-456-7890",
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: g.IssueAccessToken(1000 * time.Hour), TokenType: "Bearer"}),
+		BaseURL:     g.URL(), Now: w.clock.Now, Registerer: prometheus.NewRegistry(),
+		HTTP: httpx.Options{Transport: g.Client().Transport, Clock: w.clock, Rand: func() float64 { return 0.5 }},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.trello = trellotest.NewServer(trellotest.Options{Now: w.clock.Now})
+	t.Cleanup(w.trello.Close)
+	w.board = w.trello.CreateBoard(trellotest.BoardSpec{Name: "alerts", Lists: []string{"Alerts", "Approvals", "Approved", "Rejected", "Resolved"}, Members: []string{"anna.pm"}})
+	tc, err := trello.New(trello.Config{Key: w.trello.Key(), Token: w.trello.Token(), BaseURL: w.trello.BaseURL(), Clock: w.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := trello.NewAlertSink(tc, w.store, trello.AlertOptions{BoardID: w.board.ID, Clock: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := trello.NewApprovals(tc, trello.ApprovalOptions{BoardID: w.board.ID, Clock: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := w.lines[0]
+	line.Campaigns, line.Budget, line.Mode = camps, adpacer.FromUnits(6_000_000), string(mode)
+	pol := pacing.DefaultPolicy()
+	pol.ApprovalThresholdPct = 1
+	epoch, err := w.store.CurrentEpoch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.runner, err = cycle.New(cycle.Options{
+		Store: w.store, Now: w.clock.Now, Registerer: prometheus.NewRegistry(),
+		Lines:  func(time.Time) ([]pacing.Line, error) { return []pacing.Line{line}, nil },
+		Policy: pol, Mode: mode,
+		Ads: []cycle.AdInstance{
+			{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: login, Source: w.client, Actuator: w.client},
+			{ID: "google-main", Platform: adpacer.GoogleAds, Account: googleCID, Source: gc, Actuator: gc},
+		},
+		Sink: sink, Approvals: daemon.Approver(ap), Epoch: func() int64 { return epoch },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// googleState is every budget amount and ad group bid on the Google fake.
+func (w *allFakes) googleState(t *testing.T) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, id := range w.googleIDs {
+		b, ok1 := w.google.Budget(googleCID, id)
+		g, ok2 := w.google.AdGroup(googleCID, id*10)
+		if !ok1 || !ok2 {
+			t.Fatalf("google campaign %d lost its budget or ad group", id)
+		}
+		out[fmt.Sprint("budget/", id)] = b.AmountMicros
+		out[fmt.Sprint("adGroup/", id*10)] = g.CPCBidMicros
+	}
+	return out
+}
+
+// approvalCards are the board's approval cards, open or archived, wherever
+// they moved.
+func (w *allFakes) approvalCards() []string {
+	var out []string
+	for _, c := range w.trello.Cards(w.board.ID) {
+		if c.ListName == "Approvals" || strings.HasPrefix(c.Name, "Approve: ") {
+			out = append(out, c.ListName+": "+c.Name)
+		}
+	}
+	return out
+}
+
+// The issue's "in dry-run and observe modes the fakes record zero mutating
+// calls", on every fake at once, over cycles that would otherwise write:
+//   - Yandex Direct: no call to a mutating method (Campaigns.update,
+//     KeywordBids.set, suspend/resume, BidModifiers.set, ...).
+//   - Google Ads: no mutate without validateOnly, no state change (no
+//     OnMutate event, budgets and bids as seeded). Dry-run checks its
+//     changes with validateOnly mutates, which the fake counts apart and
+//     which must be the only mutates sent; observe sends none at all.
+//   - Trello is not an ad platform: observe is "sync and alerts only" and
+//     dry-run records and shows, so alert cards are allowed in both. What
+//     must not appear is an approval card: it asks a manager to release a
+//     write, and these modes never write, so there is nothing to approve.
+//
+// Controls run the same scenario where writes must happen, so the zero
+// counts cannot pass vacuously: apply writes on Yandex and Google, and
+// approve puts approval cards on the board.
+func TestNoModeButApplyWritesToAnyFake(t *testing.T) {
+	for _, mode := range []cycle.Mode{cycle.DryRun, cycle.Observe, cycle.Apply, cycle.Approve} {
+		t.Run(string(mode), func(t *testing.T) {
+			ctx := context.Background()
+			w := newAllFakes(t, mode)
+			before := w.googleState(t)
+			for i := 0; i < 4; i++ {
+				if err := w.runner.RunOnce(ctx); err != nil {
+					t.Fatalf("cycle %d: %v", i, err)
+				}
+				w.clock.Advance(15 * time.Minute)
+			}
+			acts, err := w.store.Actions(ctx, store.ActionFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			planned := map[adpacer.Platform]int{}
+			for _, a := range acts {
+				p, _, _ := a.Campaign.Split()
+				planned[p]++
+			}
+			yWrites, gCalls, gChanges := w.fake.MutatingCalls(), w.google.Calls(), w.googleChanges.Load()
+			after, approvals := w.googleState(t), w.approvalCards()
+			t.Logf("%s: ledger %v; yandex mutating calls %d; google mutates %d, validateOnly %d, changed fields %d; approval cards %d, board cards %d",
+				mode, planned, yWrites, gCalls.Mutate, gCalls.ValidateOnly, gChanges, len(approvals), len(w.trello.Cards(w.board.ID)))
+			switch mode {
+			case cycle.DryRun, cycle.Observe:
+				if yWrites != 0 {
+					t.Errorf("yandex: %d mutating calls", yWrites)
+				}
+				if gCalls.Mutate != 0 || gChanges != 0 {
+					t.Errorf("google: %d mutates without validateOnly, %d fields changed", gCalls.Mutate, gChanges)
+				}
+				if diff := cmp.Diff(before, after); diff != "" {
+					t.Errorf("google state changed (-before +after):\n%s", diff)
+				}
+				if len(approvals) != 0 {
+					t.Errorf("approval cards on the board: %q", approvals)
+				}
+				if mode == cycle.DryRun && (planned[adpacer.YandexDirect] == 0 || planned[adpacer.GoogleAds] == 0 || gCalls.ValidateOnly == 0) {
+					t.Errorf("dry-run must record changes on both platforms and validate Google's: ledger %v, validateOnly %d", planned, gCalls.ValidateOnly)
+				}
+				if mode == cycle.Observe && (len(acts) != 0 || gCalls.ValidateOnly != 0) {
+					t.Errorf("observe recorded %d actions and sent %d validateOnly mutates", len(acts), gCalls.ValidateOnly)
+				}
+			case cycle.Apply:
+				if yWrites == 0 || gCalls.Mutate == 0 || gChanges == 0 || cmp.Equal(before, after) {
+					t.Errorf("control: apply did not write to both platforms (yandex %d calls, google %d mutates, %d fields)", yWrites, gCalls.Mutate, gChanges)
+				}
+			case cycle.Approve:
+				if len(approvals) == 0 {
+					t.Error("control: approve mode put no approval card on the board")
+				}
+			}
+		})
 	}
 }
