@@ -261,6 +261,9 @@ func validateTimeBatch(b adpacer.TimeBatch) error {
 		if p.Budget != nil && (p.Budget.BudgetSecs < 0 || p.Budget.BudgetCents < 0 || p.Budget.Progress < 0) {
 			return store.Invalid(fmt.Sprintf("projects[%d].budget", i), fmt.Sprintf("negative budget or progress in project %s", p.ID))
 		}
+		if p.Budget != nil && p.Budget.AppliedFrom != "" && !validDate(p.Budget.AppliedFrom) {
+			return store.Invalid(fmt.Sprintf("projects[%d].budget.applied_from", i), fmt.Sprintf("%q is not a date YYYY-MM-DD", p.Budget.AppliedFrom))
+		}
 	}
 	for i, t := range b.Tasks {
 		if t.ID == "" {
@@ -303,17 +306,20 @@ func (s *Store) SaveTimeBatch(ctx context.Context, source string, b adpacer.Time
 			}
 		}
 		for _, p := range b.Projects {
-			var typ, period string
+			var typ, period, appliedFrom string
 			var secs, cents, progress int64
+			var threshold int
 			has := p.Budget != nil
 			if has {
 				typ, period, secs, cents, progress = p.Budget.Type, p.Budget.Period, p.Budget.BudgetSecs, p.Budget.BudgetCents, p.Budget.Progress
+				appliedFrom, threshold = p.Budget.AppliedFrom, p.Budget.Threshold
 			}
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO everhour_projects (id, name, has_budget, budget_type, budget_period,
-				budget_secs, budget_cents, budget_progress) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				budget_secs, budget_cents, budget_progress, budget_applied_from, budget_threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, has_budget = excluded.has_budget, budget_type = excluded.budget_type,
 				budget_period = excluded.budget_period, budget_secs = excluded.budget_secs, budget_cents = excluded.budget_cents,
-				budget_progress = excluded.budget_progress`), p.ID, p.Name, has, typ, period, secs, cents, progress); err != nil {
+				budget_progress = excluded.budget_progress, budget_applied_from = excluded.budget_applied_from,
+				budget_threshold = excluded.budget_threshold`), p.ID, p.Name, has, typ, period, secs, cents, progress, appliedFrom, threshold); err != nil {
 				return err
 			}
 		}
@@ -414,8 +420,8 @@ func (s *Store) EverhourTasks(ctx context.Context) ([]adpacer.EverhourTask, erro
 
 // EverhourProjects implements store.Store.
 func (s *Store) EverhourProjects(ctx context.Context) ([]adpacer.EverhourProject, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT id, name, has_budget, budget_type, budget_period, budget_secs, budget_cents, budget_progress
-		FROM everhour_projects ORDER BY id`)
+	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT id, name, has_budget, budget_type, budget_period, budget_secs, budget_cents, budget_progress,
+		budget_applied_from, budget_threshold FROM everhour_projects ORDER BY id`)
 	if err != nil {
 		return nil, s.readErr("everhour projects", err)
 	}
@@ -425,7 +431,8 @@ func (s *Store) EverhourProjects(ctx context.Context) ([]adpacer.EverhourProject
 		var p adpacer.EverhourProject
 		var has bool
 		var b adpacer.HoursBudget
-		if err := rows.Scan(&p.ID, &p.Name, &has, &b.Type, &b.Period, &b.BudgetSecs, &b.BudgetCents, &b.Progress); err != nil {
+		if err := rows.Scan(&p.ID, &p.Name, &has, &b.Type, &b.Period, &b.BudgetSecs, &b.BudgetCents, &b.Progress,
+			&b.AppliedFrom, &b.Threshold); err != nil {
 			return nil, s.readErr("everhour projects", err)
 		}
 		if has {
