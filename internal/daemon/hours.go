@@ -50,6 +50,13 @@ func hoursAlerts(ctx context.Context, st store.Store, now time.Time, srcs []hour
 	msk, _ := time.LoadLocation("Europe/Moscow")
 	t := now.In(msk)
 	from := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -7).Format(time.DateOnly)
+	projects, err := st.EverhourProjects(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("hours alerts: %w", err)
+	}
+	if g := generalStart(projects, srcs); g != "" && g < from {
+		from = g
+	}
 	in, err := ReportInput(ctx, st, from, t.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("hours alerts: %w", err)
@@ -64,4 +71,41 @@ func hoursAlerts(ctx context.Context, st store.Store, now time.Time, srcs []hour
 		out = append(out, alerts...)
 	}
 	return out, nil
+}
+
+// earliestDate is the lower bound of a general budget without appliedFrom:
+// such a budget counts every record the store holds.
+const earliestDate = "0001-01-01"
+
+// generalStart is the earliest date a general (not recurring) budget counts
+// from, or "" when no project may be held to one. A general budget has no
+// period reset: its used hours are every record since the Everhour budget's
+// appliedFrom (all records when unset), so the alerts must load them, not
+// only the current month's. It errs on the wide side (any general budget in
+// Everhour or in the config, whichever rule EvaluateBudgets picks): loading
+// more records only costs a read, since the evaluation counts each record
+// against its budget's own period.
+func generalStart(projects []adpacer.EverhourProject, srcs []hoursSource) string {
+	start := ""
+	widen := func(d string) {
+		if d == "" {
+			d = earliestDate
+		}
+		if start == "" || d < start {
+			start = d
+		}
+	}
+	for _, p := range projects {
+		if p.Budget != nil && p.Budget.Period == everhour.PeriodGeneral {
+			widen(p.Budget.AppliedFrom)
+		}
+	}
+	for _, s := range srcs {
+		for _, c := range s.budgets.Projects {
+			if c.Period == everhour.PeriodGeneral {
+				widen("")
+			}
+		}
+	}
+	return start
 }
