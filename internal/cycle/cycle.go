@@ -20,6 +20,7 @@ import (
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors"
+	"github.com/adpacer/adpacer/connectors/everhour"
 	"github.com/adpacer/adpacer/internal/httpx"
 	"github.com/adpacer/adpacer/pacing"
 	"github.com/adpacer/adpacer/store"
@@ -70,6 +71,10 @@ type TimeInstance struct {
 	ID         string
 	Source     connectors.TimeSource
 	RereadDays int // re-read window for edited/deleted records (default 7)
+	// Location is the zone whose calendar dates Everhour records carry (the
+	// agency's; nil: Europe/Moscow). The re-read window and the month start
+	// are counted in it.
+	Location *time.Location
 }
 
 // Decision is a manager's verdict on an approval card.
@@ -332,14 +337,15 @@ func (r *Runner) PullTime(ctx context.Context, id string) error {
 		if days <= 0 {
 			days = 7
 		}
-		// The window always reaches back to the start of the month, so the
-		// month's hours report is complete after any pull.
-		to := now.UTC()
-		from := to.AddDate(0, 0, -days)
-		if ms := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC); ms.Before(from) {
+		// Everhour dates are calendar dates in the agency's zone: today
+		// and the past `days` days there. The window always reaches back
+		// to the start of that month, so the month's hours report is
+		// complete after any pull.
+		from, to := everhour.ReReadWindow(now, timeLocation(t.Location), days+1)
+		if ms := to[:len("2006-01-")] + "01"; ms < from {
 			from = ms
 		}
-		batch, err := t.Source.PullTime(ctx, from.Format(time.DateOnly), to.Format(time.DateOnly))
+		batch, err := t.Source.PullTime(ctx, from, to)
 		if err != nil {
 			r.m.sourcePulls.WithLabelValues(id, "error").Inc()
 			return fmt.Errorf("pull %s: %w", id, err)
@@ -353,6 +359,18 @@ func (r *Runner) PullTime(ctx context.Context, id string) error {
 		return nil
 	}
 	return fmt.Errorf("pull %s: no such everhour instance", id)
+}
+
+// timeLocation is loc, or Europe/Moscow (the agency's zone) when nil.
+func timeLocation(loc *time.Location) *time.Location {
+	if loc != nil {
+		return loc
+	}
+	if msk, err := time.LoadLocation("Europe/Moscow"); err == nil {
+		return msk
+	}
+	// No tzdata on the host: Moscow has been UTC+3 without DST since 2014.
+	return time.FixedZone("MSK", 3*3600)
 }
 
 func (r *Runner) adInstance(id string) (AdInstance, bool) {

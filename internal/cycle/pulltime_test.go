@@ -1,0 +1,77 @@
+package cycle_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/internal/cycle"
+	"github.com/adpacer/adpacer/pacing"
+	"github.com/adpacer/adpacer/store/sqlite"
+)
+
+// rangeSource records the date range PullTime asks Everhour for.
+type rangeSource struct{ from, to string }
+
+func (s *rangeSource) PullTime(_ context.Context, from, to string) (adpacer.TimeBatch, error) {
+	s.from, s.to = from, to
+	return adpacer.TimeBatch{From: from, To: to}, nil
+}
+
+// TestPullTimeWindowIsInTheAgencyZone: Everhour dates are calendar dates of
+// the agency (Moscow by default), so at 01:00 Moscow time (22:00 UTC the
+// evening before) the pull must already cover the new Moscow day, and the
+// month-start floor is Moscow's month too.
+func TestPullTimeWindowIsInTheAgencyZone(t *testing.T) {
+	vlad, err := time.LoadLocation("Asia/Vladivostok")
+	if err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	for _, tc := range []struct {
+		name     string
+		now      time.Time
+		loc      *time.Location
+		days     int
+		from, to string
+	}{
+		// 2026-11-16 01:00 MSK: Moscow's today, back to the month start.
+		{"moscow 01:00", time.Date(2026, 11, 15, 22, 0, 0, 0, time.UTC), nil, 7, "2026-11-01", "2026-11-16"},
+		// 2026-12-01 01:00 MSK: today and the 7 days before it (Moscow's
+		// month began today; UTC's November would reach back to Nov 1).
+		{"moscow new month", time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC), nil, 7, "2026-11-24", "2026-12-01"},
+		// 2026-11-03 01:00 MSK, one day re-read: the month start floor.
+		{"moscow month start floor", time.Date(2026, 11, 2, 22, 0, 0, 0, time.UTC), nil, 1, "2026-11-01", "2026-11-03"},
+		// 2026-11-16 08:00 in Vladivostok (UTC+10) is 22:00 UTC the day before.
+		{"configured zone", time.Date(2026, 11, 15, 22, 0, 0, 0, time.UTC), vlad, 3, "2026-11-01", "2026-11-16"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: func() time.Time { return tc.now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			src := &rangeSource{}
+			r, err := cycle.New(cycle.Options{Store: st, Now: func() time.Time { return tc.now }, Registerer: prometheus.NewRegistry(),
+				Lines: func(time.Time) ([]pacing.Line, error) { return nil, nil }, Policy: pacing.DefaultPolicy(), Mode: cycle.Apply,
+				Epoch: func() int64 { return 0 },
+				Times: []cycle.TimeInstance{{ID: "eh", Source: src, RereadDays: tc.days, Location: tc.loc}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.PullTime(ctx, "eh"); err != nil {
+				t.Fatal(err)
+			}
+			if src.from != tc.from || src.to != tc.to {
+				t.Errorf("pulled [%s, %s], want [%s, %s]", src.from, src.to, tc.from, tc.to)
+			}
+		})
+	}
+}
