@@ -1327,7 +1327,12 @@ func (e *engine) addAction(plan *Plan, line *Line, c *Campaign, kind adpacer.Act
 		a.Previous = &p
 	}
 	a.Key = actionKey(c.ID, kind, e.window(cp), value)
-	if line.Mode == ModeApprove && e.pol.ApprovalThresholdPct > 0 && value != nil {
+	// A cut the invariant needs (or the cut that goes with a brake pause)
+	// never waits for a person: it only lowers what the platforms may
+	// spend, and held until office hours it let an approve-mode line
+	// overspend (demo: 100.1% of budget).
+	safety := kind == adpacer.SetDailyBudget && value != nil && prev != nil && *value < *prev && cp != nil && (cp.cut || cp.park)
+	if line.Mode == ModeApprove && e.pol.ApprovalThresholdPct > 0 && value != nil && !safety {
 		if prev == nil || *prev == 0 || math.Abs(float64(*value-*prev))/float64(*prev)*100 > e.pol.ApprovalThresholdPct {
 			a.NeedsApproval = true
 			al := e.alert(adpacer.SeverityInfo, "approval_needed", line.ID, c.ID,

@@ -102,3 +102,28 @@ func TestLastDayResumesAtWhatFits(t *testing.T) {
 		t.Fatalf("resumed at %s, want a budget below the desired one that fits", b.Value)
 	}
 }
+
+// On an approve-mode line a large budget change waits for a person, but a
+// cut the invariant needs does not: held until someone approves it, the
+// platforms could spend past the budget meanwhile.
+func TestInvariantCutNeedsNoApproval(t *testing.T) {
+	cs := caseSpec{now: "2026-11-30T09:00:00Z",
+		lines: []lineSpec{{id: "msk", tz: "Europe/Moscow", start: "2026-11-01", end: "2026-11-30", mode: ModeApprove}},
+		campaigns: []campSpec{
+			{id: "vk_ads:7", line: "msk", tz: "Europe/Moscow", budget: 40000, bid: 20, dailySpend: 40000, historyDays: 29, cpc: 20},
+		}}
+	cs.policy = func() *Policy { p := DefaultPolicy(); p.ApprovalThresholdPct = 15; return &p }()
+	s := withRoom(t, cs, 20000)
+	plan, err := Decide(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariant(t, s, plan)
+	b, ok := actionsOf(plan, "vk_ads:7")[adpacer.SetDailyBudget]
+	if !ok || *b.Value >= adpacer.FromUnits(40000)*85/100 {
+		t.Fatalf("want a cut of more than the 15%% threshold, got %+v", plan.Actions)
+	}
+	if b.NeedsApproval {
+		t.Fatalf("the invariant's cut %s -> %s waits for approval: %s", b.Previous, b.Value, b.Reason)
+	}
+}

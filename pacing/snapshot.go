@@ -105,8 +105,9 @@ type Action struct {
 	Value    *adpacer.Micros    `json:"value"`
 	Previous *adpacer.Micros    `json:"previous"`
 	Reason   string             `json:"reason"`
-	// NeedsApproval is set when the change is larger than the policy's
-	// approval threshold.
+	// NeedsApproval is set, on a line in approve mode, when the change is
+	// larger than the policy's approval threshold; never on a budget cut
+	// the overdelivery invariant needs, nor on a pause.
 	NeedsApproval bool `json:"needs_approval,omitempty"`
 }
 
