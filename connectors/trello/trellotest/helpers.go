@@ -160,15 +160,36 @@ func (s *Server) actor(username string) (*member, error) {
 	return m, nil
 }
 
+// actorCard looks up the member acting and the card acted on.
+func (s *Server) actorCard(cardID, username string) (*member, *card, error) {
+	m, err := s.actor(username)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := s.cards[cardID]
+	if c == nil {
+		return nil, nil, fmt.Errorf("trellotest: no card %q", cardID)
+	}
+	return m, c, nil
+}
+
+// boardList is b's list named (or with id) name, nil when none.
+func (s *Server) boardList(b *board, name string) *list {
+	for _, id := range b.Lists {
+		if l := s.lists[id]; l.Name == name || l.ID == name {
+			return l
+		}
+	}
+	return nil
+}
+
 func (s *Server) cardOnList(cardID, listName string) (*card, *list, error) {
 	c := s.cards[cardID]
 	if c == nil {
 		return nil, nil, fmt.Errorf("trellotest: no card %q", cardID)
 	}
-	for _, id := range s.boards[c.BoardID].Lists {
-		if l := s.lists[id]; l.Name == listName || l.ID == listName {
-			return c, l, nil
-		}
+	if l := s.boardList(s.boards[c.BoardID], listName); l != nil {
+		return c, l, nil
 	}
 	return c, nil, fmt.Errorf("trellotest: board of card %q has no list %q", cardID, listName)
 }
@@ -199,13 +220,9 @@ func (s *Server) MoveCard(cardID, listName, username string) error {
 func (s *Server) ArchiveCard(cardID, username string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.actor(username)
+	m, c, err := s.actorCard(cardID, username)
 	if err != nil {
 		return err
-	}
-	c := s.cards[cardID]
-	if c == nil {
-		return fmt.Errorf("trellotest: no card %q", cardID)
 	}
 	c.Closed = true
 	s.record("updateCard", m.ID, s.boards[c.BoardID], c, map[string]any{"old": map[string]any{"closed": false},
@@ -218,13 +235,9 @@ func (s *Server) ArchiveCard(cardID, username string) error {
 func (s *Server) DeleteCard(cardID, username string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.actor(username)
+	m, c, err := s.actorCard(cardID, username)
 	if err != nil {
 		return err
-	}
-	c := s.cards[cardID]
-	if c == nil {
-		return fmt.Errorf("trellotest: no card %q", cardID)
 	}
 	b := s.boards[c.BoardID]
 	delete(s.cards, c.ID)
@@ -241,24 +254,15 @@ func (s *Server) DeleteCard(cardID, username string) error {
 func (s *Server) MoveCardToBoard(cardID, boardID, listName, username string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.actor(username)
+	m, c, err := s.actorCard(cardID, username)
 	if err != nil {
 		return err
-	}
-	c := s.cards[cardID]
-	if c == nil {
-		return fmt.Errorf("trellotest: no card %q", cardID)
 	}
 	from, to := s.boards[c.BoardID], s.boards[boardID]
 	if to == nil || to == from {
 		return fmt.Errorf("trellotest: no other board %q", boardID)
 	}
-	var dest *list
-	for _, id := range to.Lists {
-		if l := s.lists[id]; l.Name == listName || l.ID == listName {
-			dest = l
-		}
-	}
+	dest := s.boardList(to, listName)
 	if dest == nil {
 		return fmt.Errorf("trellotest: board %q has no list %q", boardID, listName)
 	}
@@ -278,13 +282,9 @@ func (s *Server) MoveCardToBoard(cardID, boardID, listName, username string) err
 func (s *Server) AddLabel(cardID, labelName, username string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.actor(username)
+	m, c, err := s.actorCard(cardID, username)
 	if err != nil {
 		return err
-	}
-	c := s.cards[cardID]
-	if c == nil {
-		return fmt.Errorf("trellotest: no card %q", cardID)
 	}
 	b := s.boards[c.BoardID]
 	var l *label
@@ -308,13 +308,9 @@ func (s *Server) AddLabel(cardID, labelName, username string) error {
 func (s *Server) Comment(cardID, text, username string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.actor(username)
+	m, c, err := s.actorCard(cardID, username)
 	if err != nil {
 		return err
-	}
-	c := s.cards[cardID]
-	if c == nil {
-		return fmt.Errorf("trellotest: no card %q", cardID)
 	}
 	s.record("commentCard", m.ID, s.boards[c.BoardID], c, map[string]any{"text": text})
 	return nil
