@@ -135,9 +135,9 @@ func (e *APIError) Kind() ErrorKind {
 	if len(e.Errors) > 0 {
 		return KindInvalid
 	}
-	// e.Status is a google.rpc.Code name; the request itself is wrong for
-	// the last group (UNIMPLEMENTED: a method this API version lacks), so
-	// retrying cannot help.
+	// e.Status is a google.rpc.Code name. For the last group the request
+	// itself is wrong (the code for a method this API version lacks is in
+	// it too), so retrying cannot help.
 	switch e.Status {
 	case "RESOURCE_EXHAUSTED":
 		return KindRateLimited
