@@ -29,23 +29,6 @@ const (
 	envCrashMode = "ADPACER_PG_CRASH_MODE" // "hook": block inside the 6th tx; "loop": write until killed
 )
 
-var crashDay = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-
-// crashBatch i holds campaigns i-0..i-(campaigns-1), each with 24 hourly
-// stats whose cost encodes the batch and the hour.
-func crashBatch(i, campaigns int) adpacer.AdBatch {
-	var b adpacer.AdBatch
-	for c := 0; c < campaigns; c++ {
-		id := adpacer.NewCampaignID(adpacer.YandexDirect, fmt.Sprintf("%d-%d", i, c))
-		b.Campaigns = append(b.Campaigns, adpacer.Campaign{ID: id, TimeZone: "Europe/Moscow", Currency: "RUB", State: adpacer.StateOn})
-		for h := 0; h < 24; h++ {
-			start := crashDay.Add(time.Duration(h) * time.Hour)
-			b.Stats = append(b.Stats, adpacer.Stat{Campaign: id, Start: start, End: start.Add(time.Hour), Cost: adpacer.Micros(i*1000 + h), Clicks: 1})
-		}
-	}
-	return b
-}
-
 // crashChildMain is the writer. In hook mode the 6th batch (400 campaigns,
 // 9,600 stats) is held open just before its last statement, the cursor
 // upsert (SaveAdBatch writes the cursor last): a second connection of the
@@ -86,7 +69,7 @@ func crashChildMain() {
 				fail(err)
 			}
 			go func() {
-				err := s.SaveAdBatch(ctx, "crash", crashBatch(i, 400), adpacer.Cursor{Value: strconv.Itoa(i)})
+				err := s.SaveAdBatch(ctx, "crash", storetest.CrashBatch(i, 400), adpacer.Cursor{Value: strconv.Itoa(i)})
 				fail(fmt.Errorf("batch %d returned (%v) while the cursors lock was held", i, err))
 			}()
 			for {
@@ -102,7 +85,7 @@ func crashChildMain() {
 			fmt.Println("IN-TX")
 			select {} // hold both transactions open until SIGKILL
 		}
-		if err := s.SaveAdBatch(ctx, "crash", crashBatch(i, 2), adpacer.Cursor{Value: strconv.Itoa(i)}); err != nil {
+		if err := s.SaveAdBatch(ctx, "crash", storetest.CrashBatch(i, 2), adpacer.Cursor{Value: strconv.Itoa(i)}); err != nil {
 			fail(err)
 		}
 		fmt.Println("COMMITTED", i)
@@ -183,47 +166,7 @@ func verifyCrash(t *testing.T, dsn, app string, minCommitted int) int {
 			t.Errorf("after the crash: %d %s", n, what)
 		}
 	}
-	cur, err := s.Cursor(ctx, "crash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(cur.Value)
-	if err != nil || n < minCommitted {
-		t.Fatalf("cursor %q after crash, want >= %d", cur.Value, minCommitted)
-	}
-	cs, err := s.Campaigns(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stats, err := s.Stats(ctx, nil, crashDay, crashDay.Add(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	perBatch := map[int]int{}
-	for _, st := range stats {
-		var i, c int
-		if _, err := fmt.Sscanf(string(st.Campaign), "yandex_direct:%d-%d", &i, &c); err != nil {
-			t.Fatalf("campaign %s: %v", st.Campaign, err)
-		}
-		if want := adpacer.Micros(i*1000 + st.Start.Hour()); st.Cost != want {
-			t.Fatalf("stat of %s at %s: cost %s want %s", st.Campaign, st.Start, st.Cost, want)
-		}
-		perBatch[i]++
-	}
-	for i := 1; i <= n; i++ {
-		if perBatch[i] != 48 {
-			t.Errorf("committed batch %d has %d of 48 stats", i, perBatch[i])
-		}
-	}
-	for i := range perBatch {
-		if i > n {
-			t.Errorf("batch %d beyond the cursor %d is visible (%d stats)", i, n, perBatch[i])
-		}
-	}
-	if len(cs) != 2*n {
-		t.Errorf("%d campaigns after crash, want %d", len(cs), 2*n)
-	}
-	return n
+	return storetest.CheckCrashBatches(t, s, minCommitted)
 }
 
 func TestSIGKILLMidTransaction(t *testing.T) {

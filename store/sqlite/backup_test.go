@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/store/storetest"
 )
 
 func TestBackupRestoreWhileWriting(t *testing.T) {
@@ -19,7 +20,7 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 	s := openMigrated(t, filepath.Join(dir, "live.db"), Options{})
 	defer s.Close()
 	for i := 1; i <= 3; i++ {
-		if err := s.SaveAdBatch(ctx, "crash", crashBatch(i, 2), adpacer.Cursor{Value: fmt.Sprint(i)}); err != nil {
+		if err := s.SaveAdBatch(ctx, "crash", storetest.CrashBatch(i, 2), adpacer.Cursor{Value: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -35,7 +36,7 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			if err := s.SaveAdBatch(ctx, "crash", crashBatch(i, 2), adpacer.Cursor{Value: fmt.Sprint(i)}); err != nil {
+			if err := s.SaveAdBatch(ctx, "crash", storetest.CrashBatch(i, 2), adpacer.Cursor{Value: fmt.Sprint(i)}); err != nil {
 				t.Error(err)
 				return
 			}

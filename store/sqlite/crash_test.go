@@ -26,24 +26,6 @@ const (
 	envCrashMode = "ADPACER_SQLITE_CRASH_MODE" // "hook": block inside the last tx; "loop": write until killed
 )
 
-var crashDay = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-
-// crashBatch i holds campaign i and 24 hourly stats; big batches spill
-// uncommitted pages into the WAL before COMMIT, which is what a crash
-// must not expose.
-func crashBatch(i, campaigns int) adpacer.AdBatch {
-	var b adpacer.AdBatch
-	for c := 0; c < campaigns; c++ {
-		id := adpacer.NewCampaignID(adpacer.YandexDirect, fmt.Sprintf("%d-%d", i, c))
-		b.Campaigns = append(b.Campaigns, adpacer.Campaign{ID: id, TimeZone: "Europe/Moscow", Currency: "RUB", State: adpacer.StateOn})
-		for h := 0; h < 24; h++ {
-			start := crashDay.Add(time.Duration(h) * time.Hour)
-			b.Stats = append(b.Stats, adpacer.Stat{Campaign: id, Start: start, End: start.Add(time.Hour), Cost: adpacer.Micros(i*1000 + h), Clicks: 1})
-		}
-	}
-	return b
-}
-
 func crashChildMain() {
 	path := os.Getenv(envCrash)
 	if path == "" {
@@ -68,7 +50,7 @@ func crashChildMain() {
 			block.Store(true)
 			campaigns = 400 // ~10,000 rows, several MB of dirty pages
 		}
-		if err := s.SaveAdBatch(ctx, "crash", crashBatch(i, campaigns), adpacer.Cursor{Value: strconv.Itoa(i)}); err != nil {
+		if err := s.SaveAdBatch(ctx, "crash", storetest.CrashBatch(i, campaigns), adpacer.Cursor{Value: strconv.Itoa(i)}); err != nil {
 			fmt.Fprintln(os.Stderr, "crash child:", err)
 			os.Exit(3)
 		}
@@ -89,47 +71,7 @@ func verifyCrash(t *testing.T, path string, minCommitted int) int {
 	if err := s.IntegrityCheck(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cur, err := s.Cursor(ctx, "crash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(cur.Value)
-	if err != nil || n < minCommitted {
-		t.Fatalf("cursor %q after crash, want >= %d", cur.Value, minCommitted)
-	}
-	cs, err := s.Campaigns(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stats, err := s.Stats(ctx, nil, crashDay, crashDay.Add(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	perBatch := map[int]int{}
-	for _, st := range stats {
-		var i, c int
-		if _, err := fmt.Sscanf(string(st.Campaign), "yandex_direct:%d-%d", &i, &c); err != nil {
-			t.Fatalf("campaign %s: %v", st.Campaign, err)
-		}
-		if want := adpacer.Micros(i*1000 + st.Start.Hour()); st.Cost != want {
-			t.Fatalf("stat of %s at %s: cost %s want %s", st.Campaign, st.Start, st.Cost, want)
-		}
-		perBatch[i]++
-	}
-	for i := 1; i <= n; i++ {
-		if perBatch[i] != 48 {
-			t.Errorf("committed batch %d has %d of 48 stats", i, perBatch[i])
-		}
-	}
-	for i := range perBatch {
-		if i > n {
-			t.Errorf("batch %d beyond the cursor %d is visible", i, n)
-		}
-	}
-	if len(cs) != 2*n {
-		t.Errorf("%d campaigns after crash, want %d", len(cs), 2*n)
-	}
-	return n
+	return storetest.CheckCrashBatches(t, s, minCommitted)
 }
 
 func prepareCrashDB(t *testing.T) string {

@@ -1,0 +1,87 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/adpacer/adpacer"
+	"github.com/adpacer/adpacer/store"
+)
+
+// The SIGKILL tests of both backends re-execute the test binary as a
+// writer of numbered batches and kill it (ops-notes 6.8); CrashBatch is
+// what the writer saves and CheckCrashBatches what the parent finds after
+// reopening the store.
+
+// CrashDay is the day of every CrashBatch stat.
+var CrashDay = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+// CrashBatch i holds campaigns i-0..i-(campaigns-1), each with 24 hourly
+// stats whose cost encodes the batch and the hour. Big batches spill
+// uncommitted pages (SQLite: into the WAL) before COMMIT, which is what a
+// crash must not expose. The writer saves it under cursor "crash" = i.
+func CrashBatch(i, campaigns int) adpacer.AdBatch {
+	var b adpacer.AdBatch
+	for c := 0; c < campaigns; c++ {
+		id := adpacer.NewCampaignID(adpacer.YandexDirect, fmt.Sprintf("%d-%d", i, c))
+		b.Campaigns = append(b.Campaigns, adpacer.Campaign{ID: id, TimeZone: "Europe/Moscow", Currency: "RUB", State: adpacer.StateOn})
+		for h := 0; h < 24; h++ {
+			start := CrashDay.Add(time.Duration(h) * time.Hour)
+			b.Stats = append(b.Stats, adpacer.Stat{Campaign: id, Start: start, End: start.Add(time.Hour), Cost: adpacer.Micros(i*1000 + h), Clicks: 1})
+		}
+	}
+	return b
+}
+
+// CheckCrashBatches asserts, on a store reopened after the writer was
+// killed, that every batch up to the "crash" cursor is whole (two
+// campaigns, 48 stats) and nothing of a later batch is visible. It returns
+// the cursor, at least minCommitted.
+func CheckCrashBatches(t *testing.T, s store.Store, minCommitted int) int {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := s.Cursor(ctx, "crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(cur.Value)
+	if err != nil || n < minCommitted {
+		t.Fatalf("cursor %q after crash, want >= %d", cur.Value, minCommitted)
+	}
+	cs, err := s.Campaigns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := s.Stats(ctx, nil, CrashDay, CrashDay.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perBatch := map[int]int{}
+	for _, st := range stats {
+		var i, c int
+		if _, err := fmt.Sscanf(string(st.Campaign), "yandex_direct:%d-%d", &i, &c); err != nil {
+			t.Fatalf("campaign %s: %v", st.Campaign, err)
+		}
+		if want := adpacer.Micros(i*1000 + st.Start.Hour()); st.Cost != want {
+			t.Fatalf("stat of %s at %s: cost %s want %s", st.Campaign, st.Start, st.Cost, want)
+		}
+		perBatch[i]++
+	}
+	for i := 1; i <= n; i++ {
+		if perBatch[i] != 48 {
+			t.Errorf("committed batch %d has %d of 48 stats", i, perBatch[i])
+		}
+	}
+	for i := range perBatch {
+		if i > n {
+			t.Errorf("batch %d beyond the cursor %d is visible (%d stats)", i, n, perBatch[i])
+		}
+	}
+	if len(cs) != 2*n {
+		t.Errorf("%d campaigns after crash, want %d", len(cs), 2*n)
+	}
+	return n
+}
