@@ -15,6 +15,7 @@ import (
 	"github.com/adpacer/adpacer/connectors/googleads"
 	"github.com/adpacer/adpacer/connectors/googleads/googleadstest"
 	"github.com/adpacer/adpacer/internal/oauthx"
+	"github.com/adpacer/adpacer/internal/oauthx/oauthxtest"
 	"github.com/adpacer/adpacer/pacing"
 )
 
@@ -45,7 +46,7 @@ func TestContractRevokedGrantRaisesAlertAndStops(t *testing.T) {
 			source: func(e *env) oauth2.TokenSource {
 				src, err := oauthx.New(oauthx.Config{
 					Name: "google_ads", ClientID: e.fake.ClientID(), ClientSecret: e.fake.ClientSecret(),
-					TokenURL: e.fake.TokenURL(), RefreshToken: refresh, Store: &memTokenStore{},
+					TokenURL: e.fake.TokenURL(), RefreshToken: refresh, Store: &oauthxtest.MemStore{},
 					HTTPClient: e.fake.Client(), Now: e.clk.Now,
 				})
 				must(e.t, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/adpacer/adpacer/connectors/googleads"
 	"github.com/adpacer/adpacer/connectors/googleads/googleadstest"
 	"github.com/adpacer/adpacer/internal/oauthx"
+	"github.com/adpacer/adpacer/internal/oauthx/oauthxtest"
 )
 
 // Contract tests: the real client against the fake, one per item of
@@ -115,7 +116,7 @@ func TestContractTokenEndpoint(t *testing.T) {
 	e := newEnv(t, googleadstest.Options{RotateRefreshTokens: true, AccessTokenTTL: 90 * time.Second})
 	e.seed(2)
 	e.fake.AddRefreshToken("1//initial")
-	st := &memTokenStore{}
+	st := &oauthxtest.MemStore{}
 	src, err := oauthx.New(oauthx.Config{
 		Name: "google_ads", ClientID: e.fake.ClientID(), ClientSecret: e.fake.ClientSecret(),
 		TokenURL: e.fake.TokenURL(), RefreshToken: "1//initial", Store: st,

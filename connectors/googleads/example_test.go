@@ -11,6 +11,7 @@ import (
 	"github.com/adpacer/adpacer/connectors/googleads"
 	"github.com/adpacer/adpacer/internal/httpx"
 	"github.com/adpacer/adpacer/internal/oauthx"
+	"github.com/adpacer/adpacer/internal/oauthx/oauthxtest"
 	"github.com/adpacer/adpacer/pacing"
 )
 
@@ -26,7 +27,7 @@ func Example() {
 	tokens, err := oauthx.New(oauthx.Config{
 		Name: "google_ads", ClientID: "client-id", ClientSecret: "secret",
 		TokenURL: "https://oauth2.googleapis.com/token", RefreshToken: "1//refresh",
-		Store: &memTokenStore{},
+		Store: &oauthxtest.MemStore{},
 	})
 	if err != nil {
 		panic(err)

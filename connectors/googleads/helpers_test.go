@@ -14,7 +14,6 @@ import (
 	"github.com/adpacer/adpacer/connectors/googleads"
 	"github.com/adpacer/adpacer/connectors/googleads/googleadstest"
 	"github.com/adpacer/adpacer/internal/httpx"
-	"github.com/adpacer/adpacer/store"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -128,32 +127,4 @@ func micros(s string) *adpacer.Micros {
 
 func gid(id int) adpacer.CampaignID {
 	return adpacer.NewCampaignID(adpacer.GoogleAds, fmt.Sprint(id))
-}
-
-// memTokenStore is an oauthx.TokenStore in memory.
-type memTokenStore struct {
-	mu    sync.Mutex
-	toks  map[string]adpacer.OAuthToken
-	saves int
-}
-
-func (m *memTokenStore) LoadToken(_ context.Context, name string) (adpacer.OAuthToken, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.toks[name]
-	if !ok {
-		return adpacer.OAuthToken{}, store.ErrNotFound
-	}
-	return t, nil
-}
-
-func (m *memTokenStore) SaveToken(_ context.Context, name string, t adpacer.OAuthToken) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.toks == nil {
-		m.toks = map[string]adpacer.OAuthToken{}
-	}
-	m.toks[name] = t
-	m.saves++
-	return nil
 }

@@ -12,47 +12,13 @@ import (
 	"github.com/adpacer/adpacer/connectors/yandexdirect"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"github.com/adpacer/adpacer/internal/oauthx"
-	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/internal/oauthx/oauthxtest"
 )
 
-// memTokenStore is an oauthx.TokenStore in memory; onSave runs before a
-// token is stored and may refuse it.
-type memTokenStore struct {
-	mu     sync.Mutex
-	toks   map[string]adpacer.OAuthToken
-	saves  int
-	onSave func(adpacer.OAuthToken) error
-}
-
-func (m *memTokenStore) LoadToken(_ context.Context, name string) (adpacer.OAuthToken, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.toks[name]
-	if !ok {
-		return adpacer.OAuthToken{}, store.ErrNotFound
-	}
-	return t, nil
-}
-
-func (m *memTokenStore) SaveToken(_ context.Context, name string, t adpacer.OAuthToken) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.onSave != nil {
-		if err := m.onSave(t); err != nil {
-			return err
-		}
-	}
-	if m.toks == nil {
-		m.toks = map[string]adpacer.OAuthToken{}
-	}
-	m.toks[name] = t
-	m.saves++
-	return nil
-}
-
-func (m *memTokenStore) saved(t *testing.T) adpacer.OAuthToken {
+// savedToken is the token st holds for the test's connector.
+func savedToken(t *testing.T, st *oauthxtest.MemStore) adpacer.OAuthToken {
 	t.Helper()
-	tok, err := m.LoadToken(context.Background(), "yandex-bank")
+	tok, err := st.LoadToken(context.Background(), "yandex-bank")
 	if err != nil {
 		t.Fatalf("no token persisted: %v", err)
 	}
@@ -61,7 +27,7 @@ func (m *memTokenStore) saved(t *testing.T) adpacer.OAuthToken {
 
 // oauthClient builds the connector on internal/oauthx's persisting source
 // against the fake's token endpoint, as the daemon does.
-func (e *env) oauthClient(t *testing.T, st *memTokenStore, refresh string) *yandexdirect.Client {
+func (e *env) oauthClient(t *testing.T, st *oauthxtest.MemStore, refresh string) *yandexdirect.Client {
 	t.Helper()
 	id, secret := e.fake.OAuthClient()
 	src, err := oauthx.New(oauthx.Config{Name: "yandex-bank", ClientID: id, ClientSecret: secret,
@@ -93,7 +59,7 @@ func TestContractTokenRotationPersistedBeforeUse(t *testing.T) {
 	e.fake.RevokeToken(token)
 
 	var usedBeforeSave []string
-	st := &memTokenStore{onSave: func(tok adpacer.OAuthToken) error {
+	st := &oauthxtest.MemStore{OnSave: func(tok adpacer.OAuthToken) error {
 		if n := e.fake.TokenUses(tok.AccessToken); n != 0 {
 			usedBeforeSave = append(usedBeforeSave, tok.AccessToken)
 		}
@@ -103,7 +69,7 @@ func TestContractTokenRotationPersistedBeforeUse(t *testing.T) {
 	if _, err := c.Pull(context.Background(), pullReq(2)); err != nil {
 		t.Fatalf("pull with a refreshed token: %v", err)
 	}
-	first := st.saved(t)
+	first := savedToken(t, st)
 	switch {
 	case first.RefreshToken == initial || !e.fake.RefreshTokenValid(first.RefreshToken):
 		t.Fatalf("rotated refresh token not persisted: %+v", first)
@@ -111,8 +77,8 @@ func TestContractTokenRotationPersistedBeforeUse(t *testing.T) {
 		t.Fatal("the fake did not rotate: the test would prove nothing")
 	case len(usedBeforeSave) > 0:
 		t.Fatalf("access tokens used before their refresh token was persisted: %d", len(usedBeforeSave))
-	case e.fake.TokenUses(first.AccessToken) == 0 || st.saves != 1 || e.fake.Calls("oauth.token") != 1:
-		t.Fatalf("uses %d, saves %d, token calls %d", e.fake.TokenUses(first.AccessToken), st.saves, e.fake.Calls("oauth.token"))
+	case e.fake.TokenUses(first.AccessToken) == 0 || st.Saves() != 1 || e.fake.Calls("oauth.token") != 1:
+		t.Fatalf("uses %d, saves %d, token calls %d", e.fake.TokenUses(first.AccessToken), st.Saves(), e.fake.Calls("oauth.token"))
 	}
 
 	// A restart after the access token expired: the configured refresh
@@ -122,7 +88,7 @@ func TestContractTokenRotationPersistedBeforeUse(t *testing.T) {
 	if _, err := c2.Pull(context.Background(), pullReq(2)); err != nil {
 		t.Fatalf("pull after restart: %v", err)
 	}
-	second := st.saved(t)
+	second := savedToken(t, st)
 	if second.RefreshToken == first.RefreshToken || e.fake.RefreshTokenValid(first.RefreshToken) || e.fake.Calls("oauth.token") != 2 || len(usedBeforeSave) > 0 {
 		t.Fatalf("restart: %+v, token calls %d", second, e.fake.Calls("oauth.token"))
 	}
@@ -133,13 +99,13 @@ func TestContractTokenRotationPersistedBeforeUse(t *testing.T) {
 	if _, err := c2.Pull(context.Background(), pullReq(2)); err != nil {
 		t.Fatalf("pull after error 53: %v", err)
 	}
-	if third := st.saved(t); third.AccessToken == second.AccessToken || e.fake.Calls("oauth.token") != 3 || len(c2.Alerts()) != 0 {
+	if third := savedToken(t, st); third.AccessToken == second.AccessToken || e.fake.Calls("oauth.token") != 3 || len(c2.Alerts()) != 0 {
 		t.Fatalf("after 53: token calls %d, alerts %v", e.fake.Calls("oauth.token"), c2.Alerts())
 	}
 
 	// The user revokes the grant: terminal, an alert, no loop, no secret in
 	// the error.
-	e.fake.RevokeRefreshToken(st.saved(t).RefreshToken)
+	e.fake.RevokeRefreshToken(savedToken(t, st).RefreshToken)
 	e.clock.Advance(2 * time.Hour)
 	e.fake.ResetCalls()
 	for i := 0; i < 3; i++ {
@@ -168,7 +134,7 @@ func TestContractTokenNotUsedWhenPersistFails(t *testing.T) {
 	e.fake.AddRefreshToken("1:initial", token)
 	var failing sync.Mutex
 	fail := true
-	st := &memTokenStore{onSave: func(adpacer.OAuthToken) error {
+	st := &oauthxtest.MemStore{OnSave: func(adpacer.OAuthToken) error {
 		failing.Lock()
 		defer failing.Unlock()
 		if fail {
