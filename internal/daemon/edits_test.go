@@ -14,14 +14,7 @@ import (
 func TestAuditEditsCountsAppliedBudgetEditsPerMoscowDay(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC) // 12:00 MSK
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := migratedStore(t, now)
 	c := adpacer.CampaignID("yandex_direct:1")
 	add := func(at time.Time, kind adpacer.ActionKind, outcome string) {
 		if _, err := st.AppendAudit(ctx, store.AuditEntry{At: at, Actor: "applier", Campaign: c, Kind: string(kind), Outcome: outcome}); err != nil {
@@ -60,4 +53,19 @@ func TestAuditEditsCountsAppliedBudgetEditsPerMoscowDay(t *testing.T) {
 	if n, _ := e.BudgetEdits(ctx, c, "2026-11-15"); n != 1 {
 		t.Fatalf("yesterday: %d, want 1", n)
 	}
+}
+
+// migratedStore is a fresh, migrated SQLite store whose clock stands at
+// now, closed when the test ends.
+func migratedStore(t *testing.T, now time.Time) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors/everhour"
-	"github.com/adpacer/adpacer/store/sqlite"
 )
 
 // TestHoursAlertsCountGeneralBudgetsFromTheirStart: a general budget has no
@@ -22,14 +20,7 @@ import (
 func TestHoursAlertsCountGeneralBudgetsFromTheirStart(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC) // 12:00 MSK
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := migratedStore(t, now)
 	const h = 3600
 	batch := adpacer.TimeBatch{
 		Users: []adpacer.EverhourUser{{ID: 1, Name: "Anna", Email: "anna@example.com"}},
