@@ -30,6 +30,9 @@ const (
 // AllPolicies is the default set, in table order.
 var AllPolicies = []string{PolicyEngine, PolicyB0, PolicyB1, PolicyB2, PolicyB3}
 
+// policyList names every policy Run accepts, for error messages.
+const policyList = "engine, B0, B1, B2, B3, B1-inv or B3-inv"
+
 // priorProfile is what the baselines learned from PriorWeeks of history
 // before the month: per line, the spend share of each hour of the week in
 // the line's zone (Monday 00:00 = 0). It stands for the "last 8 weeks" the
@@ -97,6 +100,9 @@ type baseline struct {
 	share   []float64 // per campaign, within its line
 	desired []adpacer.Micros
 	retry   []bool
+	// clamp, when set, caps each budget before it is written (the
+	// invariant guard of the -inv variants).
+	clamp func(w *World, ci int, v adpacer.Micros) adpacer.Micros
 }
 
 func newBaseline(name string, sc *Scenario) baseline {
@@ -132,7 +138,11 @@ func (b *baseline) flush(w *World, ci int) {
 	if !b.retry[ci] {
 		return
 	}
-	err := w.setBudget(ci, b.desired[ci])
+	v := b.desired[ci]
+	if b.clamp != nil {
+		v = b.clamp(w, ci, v)
+	}
+	err := w.setBudget(ci, v)
 	var pe *PlatformError
 	if err == nil || !errors.As(err, &pe) || !pe.Retryable {
 		b.retry[ci] = false
@@ -309,6 +319,13 @@ func newPolicy(name string, sc *Scenario, prior *priorProfile, eng EngineOptions
 		return newPIPolicy(sc, prior), nil
 	case PolicyEngine:
 		return newEnginePolicy(sc, eng), nil
+	case PolicyB1Inv:
+		p := &resplitPolicy{baseline: newBaseline(name, sc)}
+		return newGuarded(name, sc, p, &p.baseline), nil
+	case PolicyB3Inv:
+		p := newPIPolicy(sc, prior)
+		p.name = name
+		return newGuarded(name, sc, p, &p.baseline), nil
 	}
-	return nil, fmt.Errorf("unknown policy %q (want engine, B0, B1, B2 or B3)", name)
+	return nil, fmt.Errorf("unknown policy %q (want %s)", name, policyList)
 }

@@ -130,9 +130,9 @@ func RunWith(ctx context.Context, sc *Scenario, policies []string, seeds []uint6
 		}
 		seen[p] = true
 		switch p {
-		case PolicyEngine, PolicyB0, PolicyB1, PolicyB2, PolicyB3:
+		case PolicyEngine, PolicyB0, PolicyB1, PolicyB2, PolicyB3, PolicyB1Inv, PolicyB3Inv:
 		default:
-			return nil, fmt.Errorf("unknown policy %q (want engine, B0, B1, B2 or B3)", p)
+			return nil, fmt.Errorf("unknown policy %q (want %s)", p, policyList)
 		}
 	}
 	workers := opts.Workers

@@ -589,7 +589,6 @@ func (w *World) setBudget(ci int, v adpacer.Micros) error {
 		return err
 	}
 	old := st.setting
-	st.setting = v
 	st.edits++
 	st.writesToday++
 	st.attemptsToday++
@@ -600,7 +599,18 @@ func (w *World) setBudget(ci int, v adpacer.Micros) error {
 	if c.pidx == pYandex && pp.MaxBudgetEdits > 0 && st.edits > pp.MaxBudgetEdits {
 		w.acct.yandexOverLimit++
 	}
-	switch c.pidx {
+	w.applySetting(ci, v)
+	st.lastBudgetSet = w.Now()
+	return nil
+}
+
+// applySetting changes the setting under the platform's rules (Yandex cuts
+// wait for tomorrow; Google raises the day's highest setting and
+// recomputes the month cap), without the bookkeeping of an API write.
+func (w *World) applySetting(ci int, v adpacer.Micros) {
+	st := &w.camps[ci]
+	st.setting = v
+	switch w.sc.Campaigns[ci].pidx {
 	case pYandex:
 		if v >= st.eff {
 			st.eff, st.hasPending = v, false
@@ -617,8 +627,16 @@ func (w *World) setBudget(ci int, v adpacer.Micros) error {
 	default:
 		st.eff = v
 	}
-	st.lastBudgetSet = w.Now()
-	return nil
+}
+
+// hardRemIf is the platform's hard remaining spend for today (as
+// allowance) if the setting became v now; the world is left unchanged.
+func (w *World) hardRemIf(ci int, v adpacer.Micros) int64 {
+	saved := w.camps[ci]
+	w.applySetting(ci, v)
+	hr, _ := w.allowance(ci)
+	w.camps[ci] = saved
+	return hr
 }
 
 // SetBid sets the campaign's max CPC within its min/max bid.
