@@ -563,9 +563,17 @@ func (r *Runner) intraday(ctx context.Context, now time.Time, camps []adpacer.Ca
 	for _, c := range camps {
 		zone[c.ID] = c.TimeZone
 	}
+	z := zones{}
 	days := map[string]bool{}
+	// earliest is the first instant of any platform day read below: only
+	// stats ending after it can cover one of those days.
+	var earliest time.Time
 	for _, id := range ids {
-		days[PlatformDayStart(id.Platform(), zone[id], now).Format(time.DateOnly)] = true
+		start := platformDayStart(z, id.Platform(), zone[id], now)
+		days[start.Format(time.DateOnly)] = true
+		if earliest.IsZero() || start.Before(earliest) {
+			earliest = start
+		}
 	}
 	var snaps []adpacer.SpendSnapshot
 	for d := range days {
@@ -586,16 +594,24 @@ func (r *Runner) intraday(ctx context.Context, now time.Time, camps []adpacer.Ca
 	if len(snaps) == 0 {
 		return nil, nil
 	}
+	// A snapshot's day is a date read in another campaign's zone, so in
+	// this campaign's zone it can begin up to 26 hours (UTC-12 to UTC+14)
+	// before earliest: stats ending two days before earliest cannot cover
+	// any of them, and a month of hourly stats need not be indexed to
+	// answer for today.
+	horizon := earliest.Add(-48 * time.Hour)
 	covered := map[adpacer.CampaignID][]adpacer.Stat{}
 	for _, s := range stats {
-		covered[s.Campaign] = append(covered[s.Campaign], s)
+		if s.End.After(horizon) {
+			covered[s.Campaign] = append(covered[s.Campaign], s)
+		}
 	}
 	dayStart := func(id adpacer.CampaignID, day string) (time.Time, bool) {
 		zn := id.Platform().PlatformDayZone()
 		if zn == "" {
 			zn = zone[id]
 		}
-		loc, err := time.LoadLocation(zn)
+		loc, err := z.load(zn)
 		if err != nil {
 			return time.Time{}, false
 		}
