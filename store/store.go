@@ -53,7 +53,8 @@ type Store interface {
 	// ad statuses by (campaign, ad id). Negative amounts, stats for a
 	// campaign never saved, and a campaign whose currency differs from its
 	// budget line's are refused with ErrInvalid naming the field; nothing of
-	// a refused batch is written.
+	// a refused batch is written. A batch with stats advances the stats
+	// revision (StatsChangesSince) in the same transaction.
 	SaveAdBatch(ctx context.Context, source string, b adpacer.AdBatch, cur adpacer.Cursor) error
 	// SaveBoardBatch upserts one Trello board pull and the cursor.
 	SaveBoardBatch(ctx context.Context, source string, b adpacer.BoardBatch, cur adpacer.Cursor) error
@@ -72,6 +73,12 @@ type Store interface {
 	// conversions per campaign over the whole hours of [from, to) as dense
 	// arrays, plus any non-hourly stats. Nil ids means every campaign.
 	PacingHistory(ctx context.Context, ids []adpacer.CampaignID, from, to time.Time) (*PacingHistory, error)
+	// StatsChangesSince reports the writes of stats committed after
+	// revision since, so a reader can keep settled stats in memory and
+	// re-read only what a later write reached. Call it before the read it
+	// guards: every write it does not report was committed before it
+	// returned, so that read sees it.
+	StatsChangesSince(ctx context.Context, since int64) (StatsChanges, error)
 	// SpendSnapshots returns the intraday snapshots of one platform day
 	// (YYYY-MM-DD) ordered by campaign and time; nil ids means all.
 	SpendSnapshots(ctx context.Context, ids []adpacer.CampaignID, day string) ([]adpacer.SpendSnapshot, error)
@@ -166,6 +173,21 @@ type Store interface {
 	MigrationStatus(ctx context.Context) ([]MigrationStatus, error)
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// StatsChanges is what StatsChangesSince reports.
+type StatsChanges struct {
+	// Revision grows by one with every committed ad batch that saved
+	// stats (0 before the first): pass it as since to the next call.
+	Revision int64
+	// Earliest is the earliest Start among the stats saved after since;
+	// zero when none were.
+	Earliest time.Time
+	// Complete is false when the store cannot tell what changed after
+	// since: it keeps only its newest writes, or since is ahead of
+	// Revision (a database restored from an older copy). The caller must
+	// then take any stat as changed.
+	Complete bool
 }
 
 // BudgetLine is a budget shared by campaigns (a directorate and city, by

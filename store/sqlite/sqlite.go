@@ -55,7 +55,8 @@ type Options struct {
 	// Now stamps bookkeeping times; nil is time.Now.
 	Now func() time.Time
 
-	beforeCommit func() // crash tests
+	beforeCommit     func() // crash tests
+	statsChangesKept int    // tests: a short stats_changes log
 }
 
 // Store is the SQLite store.
@@ -136,14 +137,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	s := &Store{path: path}
 	s.Store = sqlstore.New(sqlstore.Config{
-		Dialect:      sqlstore.SQLite,
-		Writer:       writer,
-		Reader:       reader,
-		Migrations:   Migrations(),
-		Classify:     classify,
-		Now:          opts.Now,
-		BeforeCommit: opts.beforeCommit,
-		OnClose:      unlock,
+		Dialect:          sqlstore.SQLite,
+		Writer:           writer,
+		Reader:           reader,
+		Migrations:       Migrations(),
+		Classify:         classify,
+		Now:              opts.Now,
+		BeforeCommit:     opts.beforeCommit,
+		OnClose:          unlock,
+		StatsChangesKept: opts.statsChangesKept,
 	})
 	return s, nil
 }

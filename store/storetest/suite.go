@@ -24,6 +24,7 @@ func Run(t *testing.T, b Backend) {
 		{"Migrations", testMigrations},
 		{"AdBatchRoundTrip", testAdBatchRoundTrip},
 		{"Restatement", testRestatement},
+		{"StatsChanges", testStatsChanges},
 		{"BadDataTypedErrors", testBadData},
 		{"CursorAtomicWithBatch", testCursorAtomic},
 		{"ConcurrentWriters", testConcurrentWriters},
@@ -362,6 +363,14 @@ func testConcurrentWriters(t *testing.T, s store.Store, _ string, _ Backend) {
 	audit, _ := s.Audit(ctx, time.Time{}, 0)
 	if len(audit) != writers*batches {
 		t.Errorf("%d audit entries, want %d", len(audit), writers*batches)
+	}
+	// Concurrent batches are numbered one by one: none lost, none twice.
+	ch, err := s.StatsChangesSince(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.StatsChanges{Revision: writers * batches, Earliest: day0, Complete: true}); ch != want {
+		t.Errorf("stats changes after concurrent writers: %+v, want %+v", ch, want)
 	}
 }
 

@@ -285,6 +285,17 @@ func (s *Store) saveStats(ctx context.Context, tx *sql.Tx, stats []adpacer.Stat,
 		bk := blockKey{week, key}
 		groups[bk] = append(groups[bk], hourUpdate{slot, weekblock.Slot{Cost: int64(st.Cost), Clicks: st.Clicks, Impressions: st.Impressions, Conversions: st.Conversions}})
 	}
+	if s.cfg.Dialect == Postgres {
+		// A transaction-scoped advisory lock serializes stats writes
+		// across replicas: two read-modify-writes of one hourly block
+		// cannot lose hours, and the stats revision (recordStatsChange)
+		// is numbered in commit order without gaps. Row locks on
+		// thousands of blocks (SELECT ... FOR UPDATE) cost more than the
+		// rare wait on this lock.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7262734)`); err != nil {
+			return err
+		}
+	}
 	if len(groups) > 0 {
 		order := make([]blockKey, 0, len(groups))
 		for k := range groups {
@@ -307,6 +318,9 @@ func (s *Store) saveStats(ctx context.Context, tx *sql.Tx, stats []adpacer.Stat,
 		if err != nil {
 			return err
 		}
+	}
+	if err := s.recordStatsChange(ctx, tx, stats); err != nil {
+		return err
 	}
 	if len(other) > 0 && s.cfg.Dialect == Postgres {
 		rows := make([]adpacer.Stat, len(other))
@@ -415,20 +429,15 @@ func (s *Store) mergeBlocksSQLite(ctx context.Context, tx *sql.Tx, order []block
 	return nil
 }
 
-// mergeBlocksPG merges in three round trips whatever the batch size: a
-// transaction-scoped advisory lock serializes hourly-stats merges across
-// replicas (so two read-modify-writes of one block cannot lose hours), one
-// SELECT reads every affected block, one INSERT ... ON CONFLICT writes them
-// all back. Row locks on thousands of blocks (SELECT ... FOR UPDATE) cost
-// more than the rare wait on this lock.
+// mergeBlocksPG merges in two round trips whatever the batch size, under
+// the advisory lock saveStats takes (so two read-modify-writes of one block
+// cannot lose hours): one SELECT reads every affected block, one INSERT ...
+// ON CONFLICT writes them all back.
 func (s *Store) mergeBlocksPG(ctx context.Context, tx *sql.Tx, order []blockKey, groups map[blockKey][]hourUpdate) error {
 	weeks := make([]int64, len(order))
 	ks := make([]int64, len(order))
 	for i, bk := range order {
 		weeks[i], ks[i] = bk.week, bk.key
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7262734)`); err != nil {
-		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT s.week, s.campaign_key, s.data FROM stats_hourly s
 		JOIN unnest($1::bigint[], $2::bigint[]) AS u(w, k) ON s.week = u.w AND s.campaign_key = u.k`, weeks, ks)
@@ -461,6 +470,50 @@ func (s *Store) mergeBlocksPG(ctx context.Context, tx *sql.Tx, order []blockKey,
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])
 		ON CONFLICT (week, campaign_key) DO UPDATE SET data = excluded.data`, weeks, ks, blobs)
 	return err
+}
+
+// recordStatsChange appends the batch's revision and earliest start to
+// stats_changes, in the batch's transaction, and drops rows beyond the
+// newest StatsChangesKept. Writers are serialized (SQLite's one writer,
+// PostgreSQL's advisory lock in saveStats), so MAX(rev) + 1 numbers them
+// in commit order without gaps, which StatsChangesSince relies on.
+func (s *Store) recordStatsChange(ctx context.Context, tx *sql.Tx, stats []adpacer.Stat) error {
+	earliest := stats[0].Start
+	for _, st := range stats[1:] {
+		if st.Start.Before(earliest) {
+			earliest = st.Start
+		}
+	}
+	var rev int64
+	if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO stats_changes (rev, earliest_us)
+		SELECT COALESCE(MAX(rev), 0) + 1, CAST(? AS BIGINT) FROM stats_changes RETURNING rev`), earliest.UnixMicro()).Scan(&rev); err != nil {
+		return fmt.Errorf("record stats change: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM stats_changes WHERE rev <= ?`), rev-int64(s.cfg.StatsChangesKept)); err != nil {
+		return fmt.Errorf("prune stats changes: %w", err)
+	}
+	return nil
+}
+
+// StatsChangesSince implements store.Store. One statement, so one
+// snapshot on either engine: the revision and the changes agree.
+func (s *Store) StatsChangesSince(ctx context.Context, since int64) (store.StatsChanges, error) {
+	var last, first int64
+	var earliest sql.NullInt64
+	err := s.cfg.Reader.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(rev), 0), COALESCE(MIN(rev), 0),
+		MIN(CASE WHEN rev > ? THEN earliest_us END) FROM stats_changes`), since).Scan(&last, &first, &earliest)
+	if err != nil {
+		return store.StatsChanges{}, s.readErr("stats changes", err)
+	}
+	ch := store.StatsChanges{Revision: last}
+	// Revisions are gapless and pruning drops the oldest, so the rows
+	// after since are all here when since is at most one below the
+	// first kept row.
+	ch.Complete = since == last || (since < last && since >= first-1)
+	if ch.Complete && earliest.Valid {
+		ch.Earliest = time.UnixMicro(earliest.Int64).UTC()
+	}
+	return ch, nil
 }
 
 func (s *Store) saveSnapshots(ctx context.Context, tx *sql.Tx, sns []adpacer.SpendSnapshot, keys map[adpacer.CampaignID]int64) error {

@@ -53,6 +53,11 @@ type Config struct {
 	BeforeCommit func()
 	// OnClose runs after both handles are closed (releases the file lock).
 	OnClose func() error
+	// StatsChangesKept is how many of the newest stats writes
+	// StatsChangesSince can report (default 1024, about five days of
+	// pulls every 15 minutes from two sources); a reader older than
+	// them is told to re-read everything.
+	StatsChangesKept int
 }
 
 // Store implements store.Store.
@@ -72,6 +77,9 @@ func New(cfg Config) *Store {
 	}
 	if cfg.Retryable == nil {
 		cfg.Retryable = func(error) bool { return false }
+	}
+	if cfg.StatsChangesKept <= 0 {
+		cfg.StatsChangesKept = 1024
 	}
 	return &Store{cfg: cfg}
 }
