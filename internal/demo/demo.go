@@ -332,10 +332,14 @@ func summarise(ctx context.Context, sum *Summary, sh *shared, d *daemon.Daemon, 
 				return err
 			}
 			ls.Spent += spent
-			stat, err := sh.w.ReportedStat(id, sh.w.Scenario().Start, sh.w.Now())
-			if err == nil {
-				conv += stat.Conversions
+			// Applications arrive a day or more after the click; the ones
+			// still in that delay count, or the month's last days would
+			// read as CPA far above target.
+			n, err := sh.w.SettledConversions(id)
+			if err != nil {
+				return err
 			}
+			conv += n
 		}
 		ls.Conversions = conv
 		if conv > 0 {

@@ -827,6 +827,21 @@ func (w *World) TrueSpend(id adpacer.CampaignID) (adpacer.Micros, error) {
 	return adpacer.Micros(s), nil
 }
 
+// SettledConversions is the campaign's conversions from clicks so far as
+// they will settle: those still in the reporting delay count, as they do
+// in the metrics' CPA (C1); ReportedStat shows only those arrived.
+func (w *World) SettledConversions(id adpacer.CampaignID) (float64, error) {
+	ci, err := w.index(id)
+	if err != nil {
+		return 0, err
+	}
+	var n float64
+	for _, v := range w.conv[ci*w.T : ci*w.T+w.k] {
+		n += float64(v)
+	}
+	return n, nil
+}
+
 // TodaySpend is the platform's own running total for the current platform
 // day (what a Yandex TODAY report converges to), as a snapshot at Now.
 func (w *World) TodaySpend(id adpacer.CampaignID) (adpacer.SpendSnapshot, error) {

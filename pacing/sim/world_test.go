@@ -317,3 +317,33 @@ func TestLockedWorldSharedByServers(t *testing.T) {
 		return nil
 	}))
 }
+
+// SettledConversions counts the conversions of clicks so far including
+// those not yet reported (the delay), so it leads ReportedStat, which
+// catches up as the delay passes.
+func TestSettledConversionsLeadReported(t *testing.T) {
+	w := testWorld(t, false)
+	id := adpacer.CampaignID("vk_ads:3")
+	start := w.Scenario().Start
+	w.Advance(start.Add(5 * 24 * time.Hour))
+	settled, err := w.SettledConversions(id)
+	must(t, err)
+	rep, err := w.ReportedStat(id, start, w.Now())
+	must(t, err)
+	if settled <= rep.Conversions || rep.Conversions <= 0 {
+		t.Fatalf("settled %v, reported %v: want settled above a positive reported count", settled, rep.Conversions)
+	}
+	// Without new clicks the reports catch up with the settled count.
+	must(t, w.Pause(id))
+	w.Advance(w.Now().Add(20 * 24 * time.Hour))
+	later, err := w.SettledConversions(id)
+	must(t, err)
+	rep2, err := w.ReportedStat(id, start, w.Now())
+	must(t, err)
+	if later != settled || rep2.Conversions < 0.95*settled {
+		t.Fatalf("after the delay: settled %v (was %v), reported %v", later, settled, rep2.Conversions)
+	}
+	if _, err := w.SettledConversions("vk_ads:404"); err == nil {
+		t.Fatal("unknown campaign accepted")
+	}
+}
