@@ -139,6 +139,9 @@ type Runner struct {
 	// claimed and is sending. A channel, so waiting honours the context.
 	ledger chan struct{}
 
+	// stats holds the pace job's settled stats between cycles.
+	stats statsCache
+
 	mu           sync.Mutex
 	cardMissing  map[adpacer.ActionKey]bool // held approvals whose card request failed
 	lastPlan     pacing.Plan
@@ -440,7 +443,7 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 			from = ps.Add(-14 * time.Hour) // earliest zone offset east of UTC is +14
 		}
 	}
-	stats, err := r.opt.Store.Stats(ctx, ids, from, now)
+	stats, err := r.stats.read(ctx, r.opt.Store, ids, from, now, r.settledFrontier(now))
 	if err != nil {
 		return fmt.Errorf("pace: stats: %w", err)
 	}
