@@ -451,7 +451,6 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	stats = append(stats, intraday...)
 	// Memory comes from the audit log: two days cover today's edits and the
 	// cooldowns; when a campaign is paused, the whole history window is read
 	// so an engine pause of last week is still known as the engine's.
@@ -493,7 +492,7 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 	pol := r.opt.Policy
 	complete, missing := r.splitMissing(ctx, lines, camps)
 	snap := BuildSnapshot(SnapshotInput{
-		Now: now, Policy: &pol, Lines: complete, Campaigns: camps, Stats: stats,
+		Now: now, Policy: &pol, Lines: complete, Campaigns: camps, Stats: stats, Intraday: intraday,
 		Memory: BuildMemory(now, camps, changes), MinBid: r.opt.MinBid, MaxBid: r.opt.MaxBid, DataAsOf: asOf,
 	})
 	plan, err := pacing.Decide(snap)

@@ -171,7 +171,11 @@ type SnapshotInput struct {
 	Lines     []pacing.Line
 	Campaigns []adpacer.Campaign
 	Stats     []adpacer.Stat
-	Memory    map[adpacer.CampaignID]Memory
+	// Intraday are today's intervals derived from spend snapshots
+	// (DeriveIntraday), kept apart from Stats so neither is copied to
+	// join them.
+	Intraday []adpacer.Stat
+	Memory   map[adpacer.CampaignID]Memory
 	// Bids bounds campaigns' bids; nil bounds mean none.
 	MinBid, MaxBid *adpacer.Micros
 	// DataAsOf overrides a campaign's freshness (e.g. the time of the last
@@ -219,22 +223,59 @@ func BuildSnapshot(in SnapshotInput) *pacing.Snapshot {
 		s.Campaigns = append(s.Campaigns, pc)
 	}
 	sort.Slice(s.Campaigns, func(i, j int) bool { return s.Campaigns[i].ID < s.Campaigns[j].ID })
-	// A month of hourly stats is thousands of entries: sized once rather
-	// than grown by appends, and sorted without sort.Slice's reflection
-	// (the input is sorted but for today's derived intervals at its end).
-	s.Stats = make([]pacing.Stat, 0, len(in.Stats))
-	for _, st := range in.Stats {
+	s.Stats = mergeStats(engineStats(in.Stats, member), engineStats(in.Intraday, member))
+	return s
+}
+
+// engineStats converts the stats of member campaigns to the engine's form,
+// ordered by campaign and start. A month of hourly stats is thousands of
+// entries: the slice is sized once, and sorted (without sort.Slice's
+// reflection) only when the input is not in order already, as the store
+// and DeriveIntraday return them.
+func engineStats(in []adpacer.Stat, member map[adpacer.CampaignID]bool) []pacing.Stat {
+	out := make([]pacing.Stat, 0, len(in))
+	for _, st := range in {
 		if !member[st.Campaign] {
 			continue
 		}
-		s.Stats = append(s.Stats, pacing.Stat{Campaign: st.Campaign, Start: st.Start.UTC(), End: st.End.UTC(),
+		out = append(out, pacing.Stat{Campaign: st.Campaign, Start: st.Start.UTC(), End: st.End.UTC(),
 			Cost: st.Cost, Clicks: st.Clicks, Impressions: st.Impressions, Conversions: st.Conversions})
 	}
-	slices.SortFunc(s.Stats, func(a, b pacing.Stat) int {
-		if c := cmp.Compare(a.Campaign, b.Campaign); c != 0 {
-			return c
+	if len(out) == 0 {
+		return nil // as before: an empty snapshot has no stats list
+	}
+	if !slices.IsSortedFunc(out, compareStats) {
+		slices.SortFunc(out, compareStats)
+	}
+	return out
+}
+
+func compareStats(a, b pacing.Stat) int {
+	if c := cmp.Compare(a.Campaign, b.Campaign); c != 0 {
+		return c
+	}
+	return a.Start.Compare(b.Start)
+}
+
+// mergeStats merges two lists ordered by campaign and start; of equal
+// keys, a's come first.
+func mergeStats(a, b []pacing.Stat) []pacing.Stat {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]pacing.Stat, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j == len(b) || (i < len(a) && compareStats(a[i], b[j]) <= 0) {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
 		}
-		return a.Start.Compare(b.Start)
-	})
-	return s
+	}
+	return out
 }

@@ -66,3 +66,35 @@ func TestDeriveIntraday(t *testing.T) {
 		t.Errorf("a day covered by reported stats was derived again: %+v", got)
 	}
 }
+
+// TestSnapshotStatsOrdered: reported stats (in any order) and today's
+// derived intervals come out as one list ordered by campaign and start,
+// with only the lines' campaigns.
+func TestSnapshotStatsOrdered(t *testing.T) {
+	a, b, other := adpacer.CampaignID("google_ads:1"), adpacer.CampaignID("yandex_direct:2"), adpacer.CampaignID("yandex_direct:3")
+	day := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+	st := func(c adpacer.CampaignID, h int) adpacer.Stat {
+		return adpacer.Stat{Campaign: c, Start: day.Add(time.Duration(h) * time.Hour), End: day.Add(time.Duration(h+1) * time.Hour), Cost: adpacer.Micros(h)}
+	}
+	in := SnapshotInput{
+		Lines:    []pacing.Line{{ID: "l", Campaigns: []adpacer.CampaignID{a, b}}},
+		Stats:    []adpacer.Stat{st(b, 1), st(a, 2), st(other, 0), st(a, 1), st(b, 0)},
+		Intraday: []adpacer.Stat{st(a, 30), st(b, 25), st(b, 26), st(other, 25)},
+	}
+	got := BuildSnapshot(in).Stats
+	want := []struct {
+		c adpacer.CampaignID
+		h int
+	}{{a, 1}, {a, 2}, {a, 30}, {b, 0}, {b, 1}, {b, 25}, {b, 26}}
+	if len(got) != len(want) {
+		t.Fatalf("%d stats, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].Campaign != w.c || !got[i].Start.Equal(day.Add(time.Duration(w.h)*time.Hour)) {
+			t.Errorf("stats[%d] = %s at %s, want %s at hour %d", i, got[i].Campaign, got[i].Start, w.c, w.h)
+		}
+	}
+	if s := BuildSnapshot(SnapshotInput{Lines: in.Lines}).Stats; s != nil {
+		t.Errorf("no stats gave %+v, want none", s)
+	}
+}
