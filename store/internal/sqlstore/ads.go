@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -420,6 +421,12 @@ func (s *Store) mergeBlocksSQLite(ctx context.Context, tx *sql.Tx, order []block
 				return fmt.Errorf("hourly stats block week %d campaign key %d: %w", bk.week, bk.key, err)
 			}
 			buf = out
+			if bytes.Equal(out, data) {
+				// A re-pull mostly restates hours as they were: the
+				// block is unchanged, and rewriting it would only add
+				// its pages to the WAL.
+				continue
+			}
 			if _, err := up.ExecContext(ctx, wk, bk.week, bk.key, out); err != nil {
 				return err
 			}
