@@ -258,7 +258,9 @@ func compareStats(a, b pacing.Stat) int {
 }
 
 // mergeStats merges two lists ordered by campaign and start; of equal
-// keys, a's come first.
+// keys, a's come first. b (today's intervals) is short and a (a month of
+// stats) long: each of b's is placed by binary search and the runs of a
+// between them are copied whole.
 func mergeStats(a, b []pacing.Stat) []pacing.Stat {
 	if len(b) == 0 {
 		return a
@@ -267,15 +269,17 @@ func mergeStats(a, b []pacing.Stat) []pacing.Stat {
 		return b
 	}
 	out := make([]pacing.Stat, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		if j == len(b) || (i < len(a) && compareStats(a[i], b[j]) <= 0) {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
-		}
+	i := 0
+	for _, x := range b {
+		n, _ := slices.BinarySearchFunc(a[i:], x, func(e, t pacing.Stat) int {
+			if compareStats(e, t) <= 0 {
+				return -1 // equal keys of a go before x
+			}
+			return 1
+		})
+		out = append(out, a[i:i+n]...)
+		out = append(out, x)
+		i += n
 	}
-	return out
+	return append(out, a[i:]...)
 }
