@@ -115,18 +115,28 @@ func startingFrom(stats []adpacer.Stat, t time.Time) []adpacer.Stat {
 
 // mergeByCampaign merges two lists ordered by campaign, start and end in
 // which every stat of a campaign in early starts before every stat of
-// that campaign in late, so the result keeps that order.
+// that campaign in late, so the result keeps that order. The runs of early
+// before each campaign of late are found by binary search and copied
+// whole.
 func mergeByCampaign(early, late []adpacer.Stat) []adpacer.Stat {
 	out := make([]adpacer.Stat, 0, len(early)+len(late))
-	i, j := 0, 0
-	for i < len(early) || j < len(late) {
-		if j == len(late) || (i < len(early) && early[i].Campaign <= late[j].Campaign) {
-			out = append(out, early[i])
-			i++
-		} else {
-			out = append(out, late[j])
-			j++
+	i := 0
+	for j := 0; j < len(late); {
+		c := late[j].Campaign
+		n, _ := slices.BinarySearchFunc(early[i:], c, func(e adpacer.Stat, c adpacer.CampaignID) int {
+			if e.Campaign <= c {
+				return -1 // the campaign's settled stats go first
+			}
+			return 1
+		})
+		out = append(out, early[i:i+n]...)
+		i += n
+		k := j + 1
+		for k < len(late) && late[k].Campaign == c {
+			k++
 		}
+		out = append(out, late[j:k]...)
+		j = k
 	}
-	return out
+	return append(out, early[i:]...)
 }
