@@ -224,11 +224,11 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		perStep = o.Duration / time.Duration(total)
 	}
 	prog := newProgress(o.Out, o.TTY, total)
+	loopStart := time.Now()
 	for i := 1; i <= total; i++ {
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
-		tickStart := time.Now()
 		now := sc.Start.Add(time.Duration(i) * step)
 		sh.advance(now)
 		clock.AdvanceTo(now)
@@ -249,7 +249,12 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		if i%4 == 0 {
 			prog.update(i, now, d.Runner.LastStatus())
 		}
-		if wait := perStep - time.Since(tickStart); wait > 0 {
+		// Sleep only while ahead of the schedule (cycle i due at
+		// i*perStep): a cycle that ran long (the hourly pulls, a busy
+		// pace) is made up by the quicker ones after it, instead of every
+		// quick cycle still idling out a whole step while the run is
+		// behind.
+		if wait := time.Duration(i)*perStep - time.Since(loopStart); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return sum, ctx.Err()
