@@ -157,8 +157,8 @@ func (s *Store) checkLineCurrencies(ctx context.Context, tx *sql.Tx, cs []adpace
 		ids[i] = string(c.ID)
 	}
 	cond, arg := s.inText("m.campaign_id", ids)
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT m.campaign_id, l.id, l.currency, m.effective_to_us
-		FROM budget_line_campaigns m JOIN budget_lines l ON l.id = m.line_id WHERE `+cond), arg)
+	rows, err := s.txQuery(ctx, tx, `SELECT m.campaign_id, l.id, l.currency, m.effective_to_us
+		FROM budget_line_campaigns m JOIN budget_lines l ON l.id = m.line_id WHERE `+cond, arg)
 	if err != nil {
 		return err
 	}
@@ -201,14 +201,14 @@ func (s *Store) upsertCampaigns(ctx context.Context, tx *sql.Tx, source string, 
 	if s.cfg.Dialect == Postgres {
 		return s.upsertCampaignsPG(ctx, tx, source, cs)
 	}
-	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO campaigns
+	stmt, err := s.txStmt(ctx, tx, `INSERT INTO campaigns
 		(id, platform, account_id, name, time_zone, currency, state, daily_budget, bid, strategy, budget_edits_today, updated_us, source)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET platform = excluded.platform, account_id = excluded.account_id,
 		name = excluded.name, time_zone = excluded.time_zone, currency = excluded.currency, state = excluded.state,
 		daily_budget = excluded.daily_budget, bid = excluded.bid, strategy = excluded.strategy,
 		budget_edits_today = excluded.budget_edits_today, updated_us = excluded.updated_us, source = excluded.source
-		RETURNING key`))
+		RETURNING key`)
 	if err != nil {
 		return nil, err
 	}
@@ -331,9 +331,9 @@ func (s *Store) saveStats(ctx context.Context, tx *sql.Tx, stats []adpacer.Stat,
 		return s.saveOtherStatsPG(ctx, tx, rows, keys)
 	}
 	if len(other) > 0 {
-		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO stats_other (campaign_key, start_us, end_us, cost, clicks, impressions, conversions)
+		stmt, err := s.txStmt(ctx, tx, `INSERT INTO stats_other (campaign_key, start_us, end_us, cost, clicks, impressions, conversions)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_key, start_us, end_us) DO UPDATE SET
-			cost = excluded.cost, clicks = excluded.clicks, impressions = excluded.impressions, conversions = excluded.conversions`))
+			cost = excluded.cost, clicks = excluded.clicks, impressions = excluded.impressions, conversions = excluded.conversions`)
 		if err != nil {
 			return err
 		}
@@ -360,12 +360,12 @@ func applyUpdates(data []byte, ups []hourUpdate, buf []byte) ([]byte, error) {
 }
 
 func (s *Store) mergeBlocksSQLite(ctx context.Context, tx *sql.Tx, order []blockKey, groups map[blockKey][]hourUpdate) error {
-	sel, err := tx.PrepareContext(ctx, `SELECT data FROM stats_hourly WHERE wk = ?`)
+	sel, err := s.txStmt(ctx, tx, `SELECT data FROM stats_hourly WHERE wk = ?`)
 	if err != nil {
 		return err
 	}
 	defer sel.Close()
-	up, err := tx.PrepareContext(ctx, `INSERT INTO stats_hourly (wk, week, campaign_key, data) VALUES (?, ?, ?, ?)
+	up, err := s.txStmt(ctx, tx, `INSERT INTO stats_hourly (wk, week, campaign_key, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT (wk) DO UPDATE SET data = excluded.data`)
 	if err != nil {
 		return err
@@ -389,7 +389,7 @@ func (s *Store) mergeBlocksSQLite(ctx context.Context, tx *sql.Tx, order []block
 		var existing map[int64][]byte
 		if hi-lo > 32 {
 			existing = make(map[int64][]byte, hi-lo)
-			rows, err := tx.QueryContext(ctx, `SELECT wk, data FROM stats_hourly WHERE wk >= ? AND wk <= ?`,
+			rows, err := s.txQuery(ctx, tx, `SELECT wk, data FROM stats_hourly WHERE wk >= ? AND wk <= ?`,
 				week<<32|order[lo].key, week<<32|order[hi-1].key)
 			if err != nil {
 				return err
@@ -492,11 +492,11 @@ func (s *Store) recordStatsChange(ctx context.Context, tx *sql.Tx, stats []adpac
 		}
 	}
 	var rev int64
-	if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO stats_changes (rev, earliest_us)
-		SELECT COALESCE(MAX(rev), 0) + 1, CAST(? AS BIGINT) FROM stats_changes RETURNING rev`), earliest.UnixMicro()).Scan(&rev); err != nil {
+	if err := s.txQueryRow(ctx, tx, `INSERT INTO stats_changes (rev, earliest_us)
+		SELECT COALESCE(MAX(rev), 0) + 1, CAST(? AS BIGINT) FROM stats_changes RETURNING rev`, earliest.UnixMicro()).Scan(&rev); err != nil {
 		return fmt.Errorf("record stats change: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM stats_changes WHERE rev <= ?`), rev-int64(s.cfg.StatsChangesKept)); err != nil {
+	if _, err := s.txExec(ctx, tx, `DELETE FROM stats_changes WHERE rev <= ?`, rev-int64(s.cfg.StatsChangesKept)); err != nil {
 		return fmt.Errorf("prune stats changes: %w", err)
 	}
 	return nil
@@ -507,8 +507,8 @@ func (s *Store) recordStatsChange(ctx context.Context, tx *sql.Tx, stats []adpac
 func (s *Store) StatsChangesSince(ctx context.Context, since int64) (store.StatsChanges, error) {
 	var last, first int64
 	var earliest sql.NullInt64
-	err := s.cfg.Reader.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(rev), 0), COALESCE(MIN(rev), 0),
-		MIN(CASE WHEN rev > ? THEN earliest_us END) FROM stats_changes`), since).Scan(&last, &first, &earliest)
+	err := s.queryRow(ctx, `SELECT COALESCE(MAX(rev), 0), COALESCE(MIN(rev), 0),
+		MIN(CASE WHEN rev > ? THEN earliest_us END) FROM stats_changes`, since).Scan(&last, &first, &earliest)
 	if err != nil {
 		return store.StatsChanges{}, s.readErr("stats changes", err)
 	}
@@ -535,8 +535,8 @@ func (s *Store) saveSnapshots(ctx context.Context, tx *sql.Tx, sns []adpacer.Spe
 	if s.cfg.Dialect == Postgres {
 		return s.saveSnapshotsPG(ctx, tx, sns)
 	}
-	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO spend_snapshots (campaign_id, day, at_us, cost) VALUES (?, ?, ?, ?)
-		ON CONFLICT (campaign_id, day, at_us) DO UPDATE SET cost = excluded.cost`))
+	stmt, err := s.txStmt(ctx, tx, `INSERT INTO spend_snapshots (campaign_id, day, at_us, cost) VALUES (?, ?, ?, ?)
+		ON CONFLICT (campaign_id, day, at_us) DO UPDATE SET cost = excluded.cost`)
 	if err != nil {
 		return err
 	}
@@ -561,8 +561,8 @@ func (s *Store) saveAds(ctx context.Context, tx *sql.Tx, ads []adpacer.AdStatus,
 	if s.cfg.Dialect == Postgres {
 		return s.saveAdsPG(ctx, tx, ads)
 	}
-	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO ad_statuses (campaign_id, ad_id, status, reason, at_us) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (campaign_id, ad_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, at_us = excluded.at_us`))
+	stmt, err := s.txStmt(ctx, tx, `INSERT INTO ad_statuses (campaign_id, ad_id, status, reason, at_us) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (campaign_id, ad_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, at_us = excluded.at_us`)
 	if err != nil {
 		return err
 	}
@@ -576,8 +576,8 @@ func (s *Store) saveAds(ctx context.Context, tx *sql.Tx, ads []adpacer.AdStatus,
 }
 
 func (s *Store) saveCursor(ctx context.Context, tx *sql.Tx, source string, cur adpacer.Cursor) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cursors (source, value, updated_us) VALUES (?, ?, ?)
-		ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_us = excluded.updated_us`), source, cur.Value, usArg(cur.UpdatedAt))
+	_, err := s.txExec(ctx, tx, `INSERT INTO cursors (source, value, updated_us) VALUES (?, ?, ?)
+		ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_us = excluded.updated_us`, source, cur.Value, usArg(cur.UpdatedAt))
 	return err
 }
 
@@ -585,7 +585,7 @@ func (s *Store) saveCursor(ctx context.Context, tx *sql.Tx, source string, cur a
 func (s *Store) Cursor(ctx context.Context, source string) (adpacer.Cursor, error) {
 	var c adpacer.Cursor
 	var at sql.NullInt64
-	err := s.cfg.Reader.QueryRowContext(ctx, s.q(`SELECT value, updated_us FROM cursors WHERE source = ?`), source).Scan(&c.Value, &at)
+	err := s.queryRow(ctx, `SELECT value, updated_us FROM cursors WHERE source = ?`, source).Scan(&c.Value, &at)
 	if err == sql.ErrNoRows {
 		return adpacer.Cursor{}, nil
 	}
@@ -598,7 +598,7 @@ func (s *Store) Cursor(ctx context.Context, source string) (adpacer.Cursor, erro
 
 // Campaigns implements store.Store.
 func (s *Store) Campaigns(ctx context.Context) ([]adpacer.Campaign, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT id, account_id, name, time_zone, currency, state, daily_budget, bid, strategy, budget_edits_today, updated_us
+	rows, err := s.query(ctx, `SELECT id, account_id, name, time_zone, currency, state, daily_budget, bid, strategy, budget_edits_today, updated_us
 		FROM campaigns ORDER BY id`)
 	if err != nil {
 		return nil, s.readErr("campaigns", err)
@@ -632,10 +632,10 @@ func (s *Store) campaignSet(ctx context.Context, ids []adpacer.CampaignID) (map[
 	var rows *sql.Rows
 	var err error
 	if ids == nil {
-		rows, err = s.cfg.Reader.QueryContext(ctx, `SELECT id, key FROM campaigns ORDER BY id`)
+		rows, err = s.query(ctx, `SELECT id, key FROM campaigns ORDER BY id`)
 	} else {
 		cond, arg := s.inText("id", idStrings(ids))
-		rows, err = s.cfg.Reader.QueryContext(ctx, s.q(`SELECT id, key FROM campaigns WHERE `+cond+` ORDER BY id`), arg)
+		rows, err = s.query(ctx, `SELECT id, key FROM campaigns WHERE `+cond+` ORDER BY id`, arg)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -669,7 +669,7 @@ func (s *Store) scanBlocks(ctx context.Context, all bool, keys []int64, w0, w1 i
 		query += " AND " + cond
 		args = append(args, arg)
 	}
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -695,7 +695,7 @@ func (s *Store) scanOther(ctx context.Context, all bool, keys []int64, from, to 
 		query += " AND " + cond
 		args = append(args, arg)
 	}
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -961,7 +961,7 @@ func (s *Store) SpendSnapshots(ctx context.Context, ids []adpacer.CampaignID, da
 		query += " AND " + cond
 		args = append(args, arg)
 	}
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(query+` ORDER BY campaign_id, at_us`), args...)
+	rows, err := s.query(ctx, query+` ORDER BY campaign_id, at_us`, args...)
 	if err != nil {
 		return nil, s.readErr("spend snapshots", err)
 	}
@@ -982,7 +982,7 @@ func (s *Store) SpendSnapshots(ctx context.Context, ids []adpacer.CampaignID, da
 
 // AdStatuses implements store.Store.
 func (s *Store) AdStatuses(ctx context.Context) ([]adpacer.AdStatus, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT campaign_id, ad_id, status, reason, at_us FROM ad_statuses ORDER BY campaign_id, ad_id`)
+	rows, err := s.query(ctx, `SELECT campaign_id, ad_id, status, reason, at_us FROM ad_statuses ORDER BY campaign_id, ad_id`)
 	if err != nil {
 		return nil, s.readErr("ad statuses", err)
 	}

@@ -15,7 +15,7 @@ import (
 // CurrentEpoch implements store.Store.
 func (s *Store) CurrentEpoch(ctx context.Context) (int64, error) {
 	var e int64
-	if err := s.cfg.Reader.QueryRowContext(ctx, `SELECT epoch FROM leader WHERE id = 1`).Scan(&e); err != nil {
+	if err := s.queryRow(ctx, `SELECT epoch FROM leader WHERE id = 1`).Scan(&e); err != nil {
 		return 0, s.readErr("leader epoch", err)
 	}
 	return e, nil
@@ -80,7 +80,7 @@ func (s *Store) PlanAction(ctx context.Context, a adpacer.Action, epoch int64) e
 			return err
 		}
 		var one int
-		err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM actions WHERE key = ?`), string(a.Key)).Scan(&one)
+		err := s.txQueryRow(ctx, tx, `SELECT 1 FROM actions WHERE key = ?`, string(a.Key)).Scan(&one)
 		if err == nil {
 			return fmt.Errorf("%w: action key %q is already in the ledger", store.ErrConflict, a.Key)
 		}
@@ -88,8 +88,8 @@ func (s *Store) PlanAction(ctx context.Context, a adpacer.Action, epoch int64) e
 			return err
 		}
 		now := s.cfg.Now().UnixMicro()
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO actions (key, campaign_id, line_id, kind, value, previous, reason, state, before,
-			detail, epoch, planned_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?, ?, ?)`),
+		_, err = s.txExec(ctx, tx, `INSERT INTO actions (key, campaign_id, line_id, kind, value, previous, reason, state, before,
+			detail, epoch, planned_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?, ?, ?)`,
 			string(a.Key), string(a.Campaign), a.Line, string(a.Kind), microsArg(a.Value), microsArg(a.Previous), a.Reason,
 			string(adpacer.ActionPlanned), epoch, now, now)
 		return err
@@ -129,7 +129,7 @@ func (s *Store) transitionTx(ctx context.Context, tx *sql.Tx, key adpacer.Action
 		return nil
 	}
 	var cur string
-	err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM actions WHERE key = ?`), string(key)).Scan(&cur)
+	err = s.txQueryRow(ctx, tx, `SELECT state FROM actions WHERE key = ?`, string(key)).Scan(&cur)
 	if err == sql.ErrNoRows {
 		return fmt.Errorf("%w: action %q is not in the ledger", store.ErrNotFound, key)
 	}
@@ -179,7 +179,7 @@ func scanAction(rows interface{ Scan(...any) error }) (store.ActionRecord, error
 
 // Action implements store.Store.
 func (s *Store) Action(ctx context.Context, key adpacer.ActionKey) (store.ActionRecord, error) {
-	r, err := scanAction(s.cfg.Reader.QueryRowContext(ctx, s.q(`SELECT `+actionCols+` FROM actions WHERE key = ?`), string(key)))
+	r, err := scanAction(s.queryRow(ctx, `SELECT `+actionCols+` FROM actions WHERE key = ?`, string(key)))
 	if err == sql.ErrNoRows {
 		return r, fmt.Errorf("%w: action %q", store.ErrNotFound, key)
 	}
@@ -296,13 +296,13 @@ func (s *Store) PlanActions(ctx context.Context, items []store.PlanItem, epoch i
 		if err := s.checkEpoch(ctx, tx, epoch); err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO actions (key, campaign_id, line_id, kind, value, previous, reason, state, before,
-			detail, epoch, planned_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`))
+		ins, err := s.txStmt(ctx, tx, `INSERT INTO actions (key, campaign_id, line_id, kind, value, previous, reason, state, before,
+			detail, epoch, planned_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
-		aud, err := tx.PrepareContext(ctx, s.q(auditInsert))
+		aud, err := s.txStmt(ctx, tx, auditInsert)
 		if err != nil {
 			return err
 		}
@@ -358,7 +358,7 @@ func (s *Store) ClaimActions(ctx context.Context, keys []adpacer.ActionKey, epoc
 		if err := s.checkEpoch(ctx, tx, epoch); err != nil {
 			return err
 		}
-		upd, err := tx.PrepareContext(ctx, s.q(`UPDATE actions SET state = ?, epoch = ?, updated_us = ? WHERE key = ? AND state IN (?, ?)`))
+		upd, err := s.txStmt(ctx, tx, `UPDATE actions SET state = ?, epoch = ?, updated_us = ? WHERE key = ? AND state IN (?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -379,7 +379,7 @@ func (s *Store) ClaimActions(ctx context.Context, keys []adpacer.ActionKey, epoc
 				continue
 			}
 			var one int
-			err = tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM actions WHERE key = ?`), string(k)).Scan(&one)
+			err = s.txQueryRow(ctx, tx, `SELECT 1 FROM actions WHERE key = ?`, string(k)).Scan(&one)
 			if err == sql.ErrNoRows {
 				return fmt.Errorf("%w: action %q is not in the ledger", store.ErrNotFound, k)
 			}
@@ -432,7 +432,7 @@ func (s *Store) FinishActions(ctx context.Context, items []store.FinishItem, epo
 		if err := s.checkEpoch(ctx, tx, epoch); err != nil {
 			return err
 		}
-		aud, err := tx.PrepareContext(ctx, s.q(auditInsert))
+		aud, err := s.txStmt(ctx, tx, auditInsert)
 		if err != nil {
 			return err
 		}

@@ -63,6 +63,9 @@ type Config struct {
 // Store implements store.Store.
 type Store struct {
 	cfg Config
+	// reads and writes cache prepared statements on SQLite (nil on
+	// PostgreSQL; see stmtCache).
+	reads, writes *stmtCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,7 +84,11 @@ func New(cfg Config) *Store {
 	if cfg.StatsChangesKept <= 0 {
 		cfg.StatsChangesKept = 1024
 	}
-	return &Store{cfg: cfg}
+	s := &Store{cfg: cfg}
+	if cfg.Dialect == SQLite && cfg.Reader != nil && cfg.Writer != nil {
+		s.reads, s.writes = newStmtCache(cfg.Reader), newStmtCache(cfg.Writer)
+	}
+	return s
 }
 
 // Writer and Reader expose the handles to the owning backend package.
@@ -92,7 +99,7 @@ func (s *Store) Reader() *sql.DB { return s.cfg.Reader }
 
 // Close closes both handles and runs OnClose.
 func (s *Store) Close() error {
-	var errs []error
+	errs := []error{s.reads.close(), s.writes.close()}
 	if s.cfg.Reader != s.cfg.Writer && s.cfg.Reader != nil {
 		errs = append(errs, s.cfg.Reader.Close())
 	}
@@ -176,6 +183,7 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.writes.prepareWanted(ctx)
 	tx, err := s.cfg.Writer.BeginTx(ctx, nil)
 	if err != nil {
 		return s.cfg.Classify(err)

@@ -26,7 +26,7 @@ func scanAlert(r interface{ Scan(...any) error }) (adpacer.AlertState, error) {
 
 // GetAlert implements store.Store.
 func (s *Store) GetAlert(ctx context.Context, key string) (adpacer.AlertState, error) {
-	a, err := scanAlert(s.cfg.Reader.QueryRowContext(ctx, s.q(`SELECT `+alertCols+` FROM alerts WHERE key = ?`), key))
+	a, err := scanAlert(s.queryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE key = ?`, key))
 	if err == sql.ErrNoRows {
 		return a, fmt.Errorf("%w: alert %q", store.ErrNotFound, key)
 	}
@@ -50,10 +50,10 @@ func (s *Store) PutAlert(ctx context.Context, a adpacer.AlertState) error {
 		return store.Invalid("alert.healthy_cycles", "negative")
 	}
 	return s.write(ctx, "put alert "+a.Key, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO alerts (`+alertCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		_, err := s.txExec(ctx, tx, `INSERT INTO alerts (`+alertCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET card_id = excluded.card_id, fingerprint = excluded.fingerprint, severity = excluded.severity,
 			status = excluded.status, healthy_cycles = excluded.healthy_cycles, opened_us = excluded.opened_us,
-			updated_us = excluded.updated_us, resolved_us = excluded.resolved_us, last_seen_us = excluded.last_seen_us`),
+			updated_us = excluded.updated_us, resolved_us = excluded.resolved_us, last_seen_us = excluded.last_seen_us`,
 			a.Key, a.CardID, a.Fingerprint, string(a.Severity), string(a.Status), a.HealthyCycles,
 			usArg(a.OpenedAt), usArg(a.UpdatedAt), usArg(a.ResolvedAt), usArg(a.LastSeenAt))
 		return err
@@ -62,7 +62,7 @@ func (s *Store) PutAlert(ctx context.Context, a adpacer.AlertState) error {
 
 // ListAlerts implements store.Store.
 func (s *Store) ListAlerts(ctx context.Context) ([]adpacer.AlertState, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts ORDER BY key`)
+	rows, err := s.query(ctx, `SELECT `+alertCols+` FROM alerts ORDER BY key`)
 	if err != nil {
 		return nil, s.readErr("alerts", err)
 	}
@@ -82,7 +82,7 @@ func (s *Store) ListAlerts(ctx context.Context) ([]adpacer.AlertState, error) {
 func (s *Store) LoadToken(ctx context.Context, name string) (adpacer.OAuthToken, error) {
 	var t adpacer.OAuthToken
 	var exp sql.NullInt64
-	err := s.cfg.Reader.QueryRowContext(ctx, s.q(`SELECT access_token, refresh_token, token_type, expiry_us FROM oauth_tokens WHERE name = ?`), name).
+	err := s.queryRow(ctx, `SELECT access_token, refresh_token, token_type, expiry_us FROM oauth_tokens WHERE name = ?`, name).
 		Scan(&t.AccessToken, &t.RefreshToken, &t.TokenType, &exp)
 	if err == sql.ErrNoRows {
 		return t, fmt.Errorf("%w: oauth token %q", store.ErrNotFound, name)
@@ -100,10 +100,10 @@ func (s *Store) SaveToken(ctx context.Context, name string, t adpacer.OAuthToken
 		return store.Invalid("name", "empty token name")
 	}
 	return s.write(ctx, "save oauth token "+name, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_tokens (name, access_token, refresh_token, token_type, expiry_us, updated_us)
+		_, err := s.txExec(ctx, tx, `INSERT INTO oauth_tokens (name, access_token, refresh_token, token_type, expiry_us, updated_us)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET access_token = excluded.access_token,
 			refresh_token = excluded.refresh_token, token_type = excluded.token_type, expiry_us = excluded.expiry_us,
-			updated_us = excluded.updated_us`), name, t.AccessToken, t.RefreshToken, t.TokenType, usArg(t.Expiry), s.cfg.Now().UnixMicro())
+			updated_us = excluded.updated_us`, name, t.AccessToken, t.RefreshToken, t.TokenType, usArg(t.Expiry), s.cfg.Now().UnixMicro())
 		return err
 	})
 }
@@ -118,8 +118,8 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, err
 	}
 	var seq int64
 	err := s.write(ctx, "append audit", func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, s.q(`INSERT INTO audit_log (at_us, actor, action_key, campaign_id, kind, before, after, outcome, detail, approved_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`), e.At.UnixMicro(), e.Actor, string(e.ActionKey), string(e.Campaign), e.Kind,
+		return s.txQueryRow(ctx, tx, `INSERT INTO audit_log (at_us, actor, action_key, campaign_id, kind, before, after, outcome, detail, approved_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`, e.At.UnixMicro(), e.Actor, string(e.ActionKey), string(e.Campaign), e.Kind,
 			microsArg(e.Before), microsArg(e.After), e.Outcome, e.Detail, e.ApprovedBy).Scan(&seq)
 	})
 	return seq, err
@@ -147,7 +147,7 @@ func (s *Store) Audit(ctx context.Context, since time.Time, limit int) ([]store.
 	if limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, s.readErr("audit", err)
 	}
