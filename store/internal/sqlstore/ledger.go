@@ -194,7 +194,7 @@ func (s *Store) listActions(ctx context.Context, where string, args []any, order
 	if limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, s.readErr("actions", err)
 	}

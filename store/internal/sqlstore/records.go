@@ -49,8 +49,8 @@ func (s *Store) SaveBoardBatch(ctx context.Context, source string, b adpacer.Boa
 		return err
 	}
 	return s.write(ctx, "save board batch of "+source, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO boards (id, name, closed) VALUES (?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, closed = excluded.closed`), b.Board.ID, b.Board.Name, b.Board.Closed); err != nil {
+		if _, err := s.txExec(ctx, tx, `INSERT INTO boards (id, name, closed) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, closed = excluded.closed`, b.Board.ID, b.Board.Name, b.Board.Closed); err != nil {
 			return err
 		}
 		for _, l := range b.Lists {
@@ -58,8 +58,8 @@ func (s *Store) SaveBoardBatch(ctx context.Context, source string, b adpacer.Boa
 			if board == "" {
 				board = b.Board.ID
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO lists (id, board_id, name, closed, pos) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET board_id = excluded.board_id, name = excluded.name, closed = excluded.closed, pos = excluded.pos`),
+			if _, err := s.txExec(ctx, tx, `INSERT INTO lists (id, board_id, name, closed, pos) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET board_id = excluded.board_id, name = excluded.name, closed = excluded.closed, pos = excluded.pos`,
 				l.ID, board, l.Name, l.Closed, l.Pos); err != nil {
 				return err
 			}
@@ -69,15 +69,15 @@ func (s *Store) SaveBoardBatch(ctx context.Context, source string, b adpacer.Boa
 			if board == "" {
 				board = b.Board.ID
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO labels (id, board_id, name, color) VALUES (?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET board_id = excluded.board_id, name = excluded.name, color = excluded.color`),
+			if _, err := s.txExec(ctx, tx, `INSERT INTO labels (id, board_id, name, color) VALUES (?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET board_id = excluded.board_id, name = excluded.name, color = excluded.color`,
 				l.ID, board, l.Name, l.Color); err != nil {
 				return err
 			}
 		}
 		for _, m := range b.Members {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO members (id, username, full_name) VALUES (?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET username = excluded.username, full_name = excluded.full_name`),
+			if _, err := s.txExec(ctx, tx, `INSERT INTO members (id, username, full_name) VALUES (?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET username = excluded.username, full_name = excluded.full_name`,
 				m.ID, m.Username, m.FullName); err != nil {
 				return err
 			}
@@ -87,12 +87,12 @@ func (s *Store) SaveBoardBatch(ctx context.Context, source string, b adpacer.Boa
 			if c.Due != nil {
 				due = c.Due.UnixMicro()
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cards (id, board_id, list_id, name, descr, label_ids, member_ids, due_us,
+			if _, err := s.txExec(ctx, tx, `INSERT INTO cards (id, board_id, list_id, name, descr, label_ids, member_ids, due_us,
 				due_complete, closed, last_activity_us, short_url, custom_fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET board_id = excluded.board_id, list_id = excluded.list_id, name = excluded.name,
 				descr = excluded.descr, label_ids = excluded.label_ids, member_ids = excluded.member_ids, due_us = excluded.due_us,
 				due_complete = excluded.due_complete, closed = excluded.closed, last_activity_us = excluded.last_activity_us,
-				short_url = excluded.short_url, custom_fields = excluded.custom_fields`),
+				short_url = excluded.short_url, custom_fields = excluded.custom_fields`,
 				c.ID, b.Board.ID, c.ListID, c.Name, c.Desc, jsonText(nonNilStrings(c.LabelIDs)), jsonText(nonNilStrings(c.MemberIDs)), due,
 				c.DueComplete, c.Closed, usArg(c.LastActivity), c.ShortURL, jsonText(nonNilMap(c.CustomFields))); err != nil {
 				return err
@@ -118,7 +118,7 @@ func nonNilMap(m map[string]string) map[string]string {
 
 // Boards implements store.Store.
 func (s *Store) Boards(ctx context.Context) ([]adpacer.Board, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT id, name, closed FROM boards ORDER BY id`)
+	rows, err := s.query(ctx, `SELECT id, name, closed FROM boards ORDER BY id`)
 	if err != nil {
 		return nil, s.readErr("boards", err)
 	}
@@ -144,7 +144,7 @@ func boardFilter(boardID string) (string, []any) {
 // Lists implements store.Store.
 func (s *Store) Lists(ctx context.Context, boardID string) ([]adpacer.List, error) {
 	where, args := boardFilter(boardID)
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(`SELECT id, board_id, name, closed, pos FROM lists`+where+` ORDER BY board_id, pos, id`), args...)
+	rows, err := s.query(ctx, `SELECT id, board_id, name, closed, pos FROM lists`+where+` ORDER BY board_id, pos, id`, args...)
 	if err != nil {
 		return nil, s.readErr("lists", err)
 	}
@@ -163,7 +163,7 @@ func (s *Store) Lists(ctx context.Context, boardID string) ([]adpacer.List, erro
 // Labels implements store.Store.
 func (s *Store) Labels(ctx context.Context, boardID string) ([]adpacer.Label, error) {
 	where, args := boardFilter(boardID)
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(`SELECT id, board_id, name, color FROM labels`+where+` ORDER BY board_id, id`), args...)
+	rows, err := s.query(ctx, `SELECT id, board_id, name, color FROM labels`+where+` ORDER BY board_id, id`, args...)
 	if err != nil {
 		return nil, s.readErr("labels", err)
 	}
@@ -181,7 +181,7 @@ func (s *Store) Labels(ctx context.Context, boardID string) ([]adpacer.Label, er
 
 // Members implements store.Store.
 func (s *Store) Members(ctx context.Context) ([]adpacer.Member, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT id, username, full_name FROM members ORDER BY id`)
+	rows, err := s.query(ctx, `SELECT id, username, full_name FROM members ORDER BY id`)
 	if err != nil {
 		return nil, s.readErr("members", err)
 	}
@@ -200,8 +200,8 @@ func (s *Store) Members(ctx context.Context) ([]adpacer.Member, error) {
 // Cards implements store.Store.
 func (s *Store) Cards(ctx context.Context, boardID string) ([]adpacer.Card, error) {
 	where, args := boardFilter(boardID)
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(`SELECT id, board_id, list_id, name, descr, label_ids, member_ids, due_us, due_complete,
-		closed, last_activity_us, short_url, custom_fields FROM cards`+where+` ORDER BY board_id, id`), args...)
+	rows, err := s.query(ctx, `SELECT id, board_id, list_id, name, descr, label_ids, member_ids, due_us, due_complete,
+		closed, last_activity_us, short_url, custom_fields FROM cards`+where+` ORDER BY board_id, id`, args...)
 	if err != nil {
 		return nil, s.readErr("cards", err)
 	}
@@ -300,8 +300,8 @@ func (s *Store) SaveTimeBatch(ctx context.Context, source string, b adpacer.Time
 	}
 	return s.write(ctx, "save time batch of "+source, func(tx *sql.Tx) error {
 		for _, u := range b.Users {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO everhour_users (id, name, email) VALUES (?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email`), u.ID, u.Name, u.Email); err != nil {
+			if _, err := s.txExec(ctx, tx, `INSERT INTO everhour_users (id, name, email) VALUES (?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email`, u.ID, u.Name, u.Email); err != nil {
 				return err
 			}
 		}
@@ -314,34 +314,34 @@ func (s *Store) SaveTimeBatch(ctx context.Context, source string, b adpacer.Time
 				typ, period, secs, cents, progress = p.Budget.Type, p.Budget.Period, p.Budget.BudgetSecs, p.Budget.BudgetCents, p.Budget.Progress
 				appliedFrom, threshold = p.Budget.AppliedFrom, p.Budget.Threshold
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO everhour_projects (id, name, has_budget, budget_type, budget_period,
+			if _, err := s.txExec(ctx, tx, `INSERT INTO everhour_projects (id, name, has_budget, budget_type, budget_period,
 				budget_secs, budget_cents, budget_progress, budget_applied_from, budget_threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, has_budget = excluded.has_budget, budget_type = excluded.budget_type,
 				budget_period = excluded.budget_period, budget_secs = excluded.budget_secs, budget_cents = excluded.budget_cents,
 				budget_progress = excluded.budget_progress, budget_applied_from = excluded.budget_applied_from,
-				budget_threshold = excluded.budget_threshold`), p.ID, p.Name, has, typ, period, secs, cents, progress, appliedFrom, threshold); err != nil {
+				budget_threshold = excluded.budget_threshold`, p.ID, p.Name, has, typ, period, secs, cents, progress, appliedFrom, threshold); err != nil {
 				return err
 			}
 		}
 		for _, t := range b.Tasks {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO everhour_tasks (id, project_ids, name, trello_card, status) VALUES (?, ?, ?, ?, ?)
+			if _, err := s.txExec(ctx, tx, `INSERT INTO everhour_tasks (id, project_ids, name, trello_card, status) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET project_ids = excluded.project_ids, name = excluded.name, trello_card = excluded.trello_card,
-				status = excluded.status`), t.ID, jsonText(nonNilStrings(t.ProjectIDs)), t.Name, t.TrelloCard, t.Status); err != nil {
+				status = excluded.status`, t.ID, jsonText(nonNilStrings(t.ProjectIDs)), t.Name, t.TrelloCard, t.Status); err != nil {
 				return err
 			}
 		}
 		keep := make(map[int64]bool, len(b.Records))
 		for _, r := range b.Records {
 			keep[r.ID] = true
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO time_records (id, user_id, date, seconds, task_id, comment) VALUES (?, ?, ?, ?, ?, ?)
+			if _, err := s.txExec(ctx, tx, `INSERT INTO time_records (id, user_id, date, seconds, task_id, comment) VALUES (?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, date = excluded.date, seconds = excluded.seconds,
-				task_id = excluded.task_id, comment = excluded.comment`), r.ID, r.UserID, r.Date, r.Seconds, r.TaskID, r.Comment); err != nil {
+				task_id = excluded.task_id, comment = excluded.comment`, r.ID, r.UserID, r.Date, r.Seconds, r.TaskID, r.Comment); err != nil {
 				return err
 			}
 		}
 		if b.From != "" {
 			// Reconcile: records deleted upstream disappear locally too.
-			rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM time_records WHERE date >= ? AND date <= ?`), b.From, b.To)
+			rows, err := s.txQuery(ctx, tx, `SELECT id FROM time_records WHERE date >= ? AND date <= ?`, b.From, b.To)
 			if err != nil {
 				return err
 			}
@@ -379,8 +379,8 @@ func (s *Store) TimeRecords(ctx context.Context, from, to string) ([]adpacer.Tim
 	if !validDate(to) {
 		return nil, store.Invalid("to", fmt.Sprintf("%q is not a date YYYY-MM-DD", to))
 	}
-	rows, err := s.cfg.Reader.QueryContext(ctx, s.q(`SELECT id, user_id, date, seconds, task_id, comment FROM time_records
-		WHERE date >= ? AND date <= ? ORDER BY date, id`), from, to)
+	rows, err := s.query(ctx, `SELECT id, user_id, date, seconds, task_id, comment FROM time_records
+		WHERE date >= ? AND date <= ? ORDER BY date, id`, from, to)
 	if err != nil {
 		return nil, s.readErr("time records", err)
 	}
@@ -398,7 +398,7 @@ func (s *Store) TimeRecords(ctx context.Context, from, to string) ([]adpacer.Tim
 
 // EverhourTasks implements store.Store.
 func (s *Store) EverhourTasks(ctx context.Context) ([]adpacer.EverhourTask, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT id, project_ids, name, trello_card, status FROM everhour_tasks ORDER BY id`)
+	rows, err := s.query(ctx, `SELECT id, project_ids, name, trello_card, status FROM everhour_tasks ORDER BY id`)
 	if err != nil {
 		return nil, s.readErr("everhour tasks", err)
 	}
@@ -420,7 +420,7 @@ func (s *Store) EverhourTasks(ctx context.Context) ([]adpacer.EverhourTask, erro
 
 // EverhourProjects implements store.Store.
 func (s *Store) EverhourProjects(ctx context.Context) ([]adpacer.EverhourProject, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT id, name, has_budget, budget_type, budget_period, budget_secs, budget_cents, budget_progress,
+	rows, err := s.query(ctx, `SELECT id, name, has_budget, budget_type, budget_period, budget_secs, budget_cents, budget_progress,
 		budget_applied_from, budget_threshold FROM everhour_projects ORDER BY id`)
 	if err != nil {
 		return nil, s.readErr("everhour projects", err)
@@ -445,7 +445,7 @@ func (s *Store) EverhourProjects(ctx context.Context) ([]adpacer.EverhourProject
 
 // EverhourUsers implements store.Store.
 func (s *Store) EverhourUsers(ctx context.Context) ([]adpacer.EverhourUser, error) {
-	rows, err := s.cfg.Reader.QueryContext(ctx, `SELECT id, name, email FROM everhour_users ORDER BY id`)
+	rows, err := s.query(ctx, `SELECT id, name, email FROM everhour_users ORDER BY id`)
 	if err != nil {
 		return nil, s.readErr("everhour users", err)
 	}
