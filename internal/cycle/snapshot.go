@@ -223,7 +223,7 @@ func BuildSnapshot(in SnapshotInput) *pacing.Snapshot {
 		s.Campaigns = append(s.Campaigns, pc)
 	}
 	sort.Slice(s.Campaigns, func(i, j int) bool { return s.Campaigns[i].ID < s.Campaigns[j].ID })
-	s.Stats = mergeStats(engineStats(in.Stats, member), engineStats(in.Intraday, member))
+	s.Stats = mergeInto(engineStats(in.Stats, member, len(in.Intraday)), engineStats(in.Intraday, member, 0))
 	return s
 }
 
@@ -231,9 +231,9 @@ func BuildSnapshot(in SnapshotInput) *pacing.Snapshot {
 // ordered by campaign and start. A month of hourly stats is thousands of
 // entries: the slice is sized once, and sorted (without sort.Slice's
 // reflection) only when the input is not in order already, as the store
-// and DeriveIntraday return them.
-func engineStats(in []adpacer.Stat, member map[adpacer.CampaignID]bool) []pacing.Stat {
-	out := make([]pacing.Stat, 0, len(in))
+// and DeriveIntraday return them. spare is room left for mergeInto.
+func engineStats(in []adpacer.Stat, member map[adpacer.CampaignID]bool, spare int) []pacing.Stat {
+	out := make([]pacing.Stat, 0, len(in)+spare)
 	for _, st := range in {
 		if !member[st.Campaign] {
 			continue
@@ -257,29 +257,31 @@ func compareStats(a, b pacing.Stat) int {
 	return a.Start.Compare(b.Start)
 }
 
-// mergeStats merges two lists ordered by campaign and start; of equal
-// keys, a's come first. b (today's intervals) is short and a (a month of
-// stats) long: each of b's is placed by binary search and the runs of a
-// between them are copied whole.
-func mergeStats(a, b []pacing.Stat) []pacing.Stat {
+// mergeInto merges b into a, both ordered by campaign and start, in a's
+// room when it has some (engineStats leaves it); of equal keys, a's come
+// first. b (today's intervals) is short and a (a month of stats) long:
+// from the back, each of b's is placed by binary search and the run of a
+// after it is moved whole.
+func mergeInto(a, b []pacing.Stat) []pacing.Stat {
 	if len(b) == 0 {
 		return a
 	}
 	if len(a) == 0 {
 		return b
 	}
-	out := make([]pacing.Stat, 0, len(a)+len(b))
-	i := 0
-	for _, x := range b {
-		n, _ := slices.BinarySearchFunc(a[i:], x, func(e, t pacing.Stat) int {
+	n := len(a)
+	a = slices.Grow(a, len(b))[:n+len(b)]
+	hi := n // a[:hi] has not moved yet
+	for j := len(b) - 1; j >= 0; j-- {
+		p, _ := slices.BinarySearchFunc(a[:hi], b[j], func(e, t pacing.Stat) int {
 			if compareStats(e, t) <= 0 {
-				return -1 // equal keys of a go before x
+				return -1 // equal keys of a go before b[j]
 			}
 			return 1
 		})
-		out = append(out, a[i:i+n]...)
-		out = append(out, x)
-		i += n
+		copy(a[p+j+1:hi+j+1], a[p:hi])
+		a[p+j] = b[j]
+		hi = p
 	}
-	return append(out, a[i:]...)
+	return a
 }

@@ -1,6 +1,9 @@
 package cycle
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -96,5 +99,31 @@ func TestSnapshotStatsOrdered(t *testing.T) {
 	}
 	if s := BuildSnapshot(SnapshotInput{Lines: in.Lines}).Stats; s != nil {
 		t.Errorf("no stats gave %+v, want none", s)
+	}
+}
+
+// TestMergeInto: merging in place gives what a stable sort of a then b
+// gives, for random lists with repeated keys, with and without room.
+func TestMergeInto(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	day := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+	gen := func(n int, tag adpacer.Micros) []pacing.Stat {
+		out := make([]pacing.Stat, n)
+		for i := range out {
+			out[i] = pacing.Stat{Campaign: adpacer.CampaignID(fmt.Sprint("c", rng.IntN(4))), Start: day.Add(time.Duration(rng.IntN(6)) * time.Hour), Cost: tag + adpacer.Micros(i)}
+		}
+		slices.SortStableFunc(out, compareStats)
+		return out
+	}
+	for round := range 500 {
+		a, b := gen(rng.IntN(30), 0), gen(rng.IntN(8), 1000)
+		want := append(slices.Clone(a), b...)
+		slices.SortStableFunc(want, compareStats)
+		if round%2 == 0 {
+			a = slices.Grow(a, len(b))
+		}
+		if got := mergeInto(a, b); !slices.Equal(got, want) {
+			t.Fatalf("round %d: merge of\n%v\nand\n%v\n= %v\nwant %v", round, a, b, got, want)
+		}
 	}
 }
