@@ -2,30 +2,22 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/internal/sqlstore"
+	"github.com/adpacer/adpacer/store/storetest"
 )
 
-// TestAuditSinceReadsTheIndex: the cycle reads the last day or two of the
-// audit log on every pace and pull. SQLite must answer that from the at_us
-// index, not by walking the whole log in seq order (which it prefers for a
-// plain ORDER BY seq, and which made each read as slow as the log is long).
-func TestAuditSinceReadsTheIndex(t *testing.T) {
-	ctx := context.Background()
-	s := openMigrated(t, filepath.Join(t.TempDir(), "adpacer.db"), Options{})
-	defer s.Close()
-	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 50 {
-		if _, err := s.AppendAudit(ctx, store.AuditEntry{At: at.Add(time.Duration(i) * time.Hour), Actor: "engine", Kind: "set_bid"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rows, err := s.Reader().QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlstore.AuditSinceQuery, at.UnixMicro())
+// queryPlan returns SQLite's plan of query.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.Reader().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +34,24 @@ func TestAuditSinceReadsTheIndex(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if p := strings.Join(plan, "; "); !strings.Contains(p, "USING INDEX audit_log_at") && !strings.Contains(p, "USING COVERING INDEX audit_log_at") {
+	return strings.Join(plan, "; ")
+}
+
+// TestAuditSinceReadsTheIndex: the cycle reads the last day or two of the
+// audit log on every pace and pull. SQLite must answer that from the at_us
+// index, not by walking the whole log in seq order (which it prefers for a
+// plain ORDER BY seq, and which made each read as slow as the log is long).
+func TestAuditSinceReadsTheIndex(t *testing.T) {
+	ctx := context.Background()
+	s := openMigrated(t, filepath.Join(t.TempDir(), "adpacer.db"), Options{})
+	defer s.Close()
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 50 {
+		if _, err := s.AppendAudit(ctx, store.AuditEntry{At: at.Add(time.Duration(i) * time.Hour), Actor: "engine", Kind: "set_bid"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := queryPlan(t, s, sqlstore.AuditSinceQuery, at.UnixMicro()); !strings.Contains(p, "USING INDEX audit_log_at") && !strings.Contains(p, "USING COVERING INDEX audit_log_at") {
 		t.Errorf("audit read since a time does not use the at_us index: %s", p)
 	}
 	got, err := s.Audit(ctx, at.Add(47*time.Hour), 0)
@@ -51,5 +60,40 @@ func TestAuditSinceReadsTheIndex(t *testing.T) {
 	}
 	if len(got) != 3 || got[0].Seq >= got[1].Seq || got[1].Seq >= got[2].Seq {
 		t.Errorf("audit since hour 47: %+v", got)
+	}
+}
+
+// TestSpendSnapshotsReadThePrimaryKey: the pace's read of today's
+// snapshots of its campaigns walks the primary key, which holds each
+// campaign's day in order with its costs, instead of the day index and a
+// table lookup per row; and it returns what it should.
+func TestSpendSnapshotsReadThePrimaryKey(t *testing.T) {
+	ctx := context.Background()
+	s := openMigrated(t, filepath.Join(t.TempDir(), "adpacer.db"), Options{})
+	defer s.Close()
+	if p := queryPlan(t, s, sqlstore.SpendSnapshotsByCampaignQuery, "2026-11-16", `["yandex_direct:1"]`); !strings.Contains(p, "PRIMARY KEY (campaign_id=? AND day=?)") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("snapshots of a day by campaign: plan %s", p)
+	}
+	a, b := adpacer.NewCampaignID(adpacer.YandexDirect, "1"), adpacer.NewCampaignID(adpacer.YandexDirect, "2")
+	at := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
+	var sns []adpacer.SpendSnapshot
+	for i, c := range []adpacer.CampaignID{b, a, b, a} {
+		for _, day := range []string{"2026-11-15", "2026-11-16"} {
+			sns = append(sns, adpacer.SpendSnapshot{Campaign: c, Day: day, At: at.Add(time.Duration(3-i) * time.Minute), Cost: adpacer.Micros(i + 1)})
+		}
+	}
+	if err := s.SaveAdBatch(ctx, "y", adpacer.AdBatch{Campaigns: []adpacer.Campaign{storetest.Campaign(a, "RUB"), storetest.Campaign(b, "RUB")}, Snapshots: sns}, adpacer.Cursor{Value: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SpendSnapshots(ctx, []adpacer.CampaignID{a, b}, "2026-11-16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, sn := range got {
+		order = append(order, fmt.Sprintf("%s@%d=%d", sn.Campaign, sn.At.Minute(), sn.Cost))
+	}
+	if want := "yandex_direct:1@0=4 yandex_direct:1@2=2 yandex_direct:2@1=3 yandex_direct:2@3=1"; strings.Join(order, " ") != want {
+		t.Errorf("snapshots of 2026-11-16: %s, want %s", strings.Join(order, " "), want)
 	}
 }

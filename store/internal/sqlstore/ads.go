@@ -952,6 +952,12 @@ func (s *Store) readChunks(ctx context.Context, h *store.PacingHistory, index ma
 	return nil
 }
 
+// SpendSnapshotsByCampaignQuery reads one day's snapshots of a list of
+// campaigns along SQLite's primary key (the automatic index of the
+// WITHOUT ROWID table). Exported for the plan test in store/sqlite.
+const SpendSnapshotsByCampaignQuery = `SELECT campaign_id, at_us, cost FROM spend_snapshots INDEXED BY sqlite_autoindex_spend_snapshots_1
+	WHERE day = ? AND campaign_id IN (SELECT value FROM json_each(?)) ORDER BY campaign_id, at_us`
+
 // SpendSnapshots implements store.Store.
 func (s *Store) SpendSnapshots(ctx context.Context, ids []adpacer.CampaignID, day string) ([]adpacer.SpendSnapshot, error) {
 	query := `SELECT campaign_id, at_us, cost FROM spend_snapshots WHERE day = ?`
@@ -961,7 +967,15 @@ func (s *Store) SpendSnapshots(ctx context.Context, ids []adpacer.CampaignID, da
 		query += " AND " + cond
 		args = append(args, arg)
 	}
-	rows, err := s.query(ctx, query+` ORDER BY campaign_id, at_us`, args...)
+	query += ` ORDER BY campaign_id, at_us`
+	if ids != nil && s.cfg.Dialect == SQLite {
+		// The pace reads the day's snapshots of its campaigns every
+		// cycle. SQLite's planner takes the day index and then looks each
+		// row up in the table for its cost; the primary key (campaign,
+		// day, at) holds the rows in order, cost included.
+		query = SpendSnapshotsByCampaignQuery
+	}
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, s.readErr("spend snapshots", err)
 	}
