@@ -2,7 +2,6 @@ package cycle
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/sqlite"
+	"github.com/adpacer/adpacer/store/sqlite/sqlitetest"
 )
 
 // TestStatsCache runs the pace's stats read over twelve days of pulls, six
@@ -24,14 +24,7 @@ import (
 // campaign list and a history window reaching further back.
 func TestStatsCache(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "adpacer.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t, sqlite.Options{})
 	msk := time.FixedZone("MSK", 3*3600)
 	g := adpacer.Campaign{ID: adpacer.NewCampaignID(adpacer.GoogleAds, "7"), TimeZone: "Europe/Moscow", Currency: "RUB", State: adpacer.StateOn}
 	y := adpacer.Campaign{ID: adpacer.NewCampaignID(adpacer.YandexDirect, "9"), TimeZone: "Europe/Moscow", Currency: "RUB", State: adpacer.StateOn}
@@ -152,14 +145,7 @@ func (s changesStore) StatsChangesSince(ctx context.Context, since int64) (store
 // the cached stats are not served.
 func TestStatsCacheUnknownChanges(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "adpacer.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t, sqlite.Options{})
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	from, frontier := now.AddDate(0, 0, -30), now.AddDate(0, 0, -5)
 	var c statsCache

@@ -2,13 +2,13 @@ package daemon
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/store"
 	"github.com/adpacer/adpacer/store/sqlite"
+	"github.com/adpacer/adpacer/store/sqlite/sqlitetest"
 )
 
 func TestAuditEditsCountsAppliedBudgetEditsPerMoscowDay(t *testing.T) {
@@ -58,14 +58,5 @@ func TestAuditEditsCountsAppliedBudgetEditsPerMoscowDay(t *testing.T) {
 // migratedStore is a fresh, migrated SQLite store whose clock stands at
 // now, closed when the test ends.
 func migratedStore(t *testing.T, now time.Time) *sqlite.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return sqlitetest.Open(t, sqlite.Options{Now: func() time.Time { return now }})
 }
