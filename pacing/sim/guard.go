@@ -121,29 +121,20 @@ func (g *guardedPolicy) Step(w *World) error {
 		room := g.room(w, li, k)
 		total := g.exposure(w, li, k, -1)
 		for total > room {
-			excess := total - room
-			best, bestEx := -1, int64(0)
-			cover, coverEx := -1, int64(math.MaxInt64)
+			var ids []int
+			var ex []int64
 			for _, ci := range l.Campaigns {
-				if !g.serving(w, ci, k) {
-					continue
-				}
-				hr, _ := w.allowance(ci)
-				if hr > bestEx {
-					best, bestEx = ci, hr
-				}
-				if hr >= excess && hr < coverEx {
-					cover, coverEx = ci, hr
+				if g.serving(w, ci, k) {
+					hr, _ := w.allowance(ci)
+					ids, ex = append(ids, ci), append(ex, hr)
 				}
 			}
-			if cover >= 0 {
-				best, bestEx = cover, coverEx
-			}
-			if best < 0 || w.setState(best, adpacer.StatePaused) != nil {
+			i := brakeChoice(ex, total-room)
+			if i < 0 || w.setState(ids[i], adpacer.StatePaused) != nil {
 				break
 			}
-			g.paused[best] = true
-			total -= bestEx
+			g.paused[ids[i]] = true
+			total -= ex[i]
 		}
 		for _, ci := range l.Campaigns {
 			if !g.paused[ci] || w.moderated(ci, k) {
@@ -160,4 +151,23 @@ func (g *guardedPolicy) Step(w *World) error {
 		}
 	}
 	return nil
+}
+
+// brakeChoice picks the campaign to pause, as the engine's brake does: the
+// one whose worst case just covers the excess (the least spend lost), else
+// the largest; -1 when none has any.
+func brakeChoice(ex []int64, excess int64) int {
+	cover, largest := -1, -1
+	for i, v := range ex {
+		if v >= excess && (cover < 0 || v < ex[cover]) {
+			cover = i
+		}
+		if v > 0 && (largest < 0 || v > ex[largest]) {
+			largest = i
+		}
+	}
+	if cover >= 0 {
+		return cover
+	}
+	return largest
 }
