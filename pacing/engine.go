@@ -115,6 +115,7 @@ type campAgg struct {
 	todaySeen        int64 // seen spend inside the current platform day
 	lastEnd          int64 // end of the newest stat, 0 when none
 	firstStart       int64 // start of the oldest stat, 0 when none
+	spent3           int64 // seen spend of the last 72 hours, rows prorated
 	hourly           [recentHours]int64
 	cost             [historyDays]int64
 	clicks           [historyDays]int64
@@ -172,7 +173,9 @@ func (e *engine) aggregate() error {
 			ca.firstStart = a
 		}
 		if b > e.now-3*daySec {
-			la.recentSpend3 += prorate(cost, a, b, e.now-3*daySec, e.now)
+			p := prorate(cost, a, b, e.now-3*daySec, e.now)
+			la.recentSpend3 += p
+			ca.spent3 += p
 		}
 		if b > nowHour-(recentHours-1)*hourSec {
 			if b-a <= hourSec {
@@ -1249,10 +1252,11 @@ func (e *engine) bidAction(line *Line, cp *campPlan, tl *timeline, plan *Plan) {
 	if span < 12*hourSec {
 		return // too little delivery history to tell demand from budget limits
 	}
-	var spent3 int64
-	for d := 0; d < 3; d++ {
-		spent3 += ca.cost[d]
-	}
+	// The spend of exactly the span, rows prorated into it. Day buckets by
+	// row start (ca.cost) dropped the part of a daily row inside the 72
+	// hours, so a campaign spending its whole budget read as using 70-80%
+	// of it and had its bid raised as if short of traffic.
+	spent3 := ca.spent3
 	// Against what the setting allows on that traffic: the platforms scale
 	// the budget by the day's traffic, so a quiet weekend is not a demand
 	// limit.
@@ -1281,7 +1285,7 @@ func (e *engine) bidAction(line *Line, cp *campPlan, tl *timeline, plan *Plan) {
 		}
 	}
 	switch {
-	case use < 0.8 && e.behind:
+	case use < 1 && e.behind:
 		m = math.Sqrt(1 / max(use, 0.25))
 		reason = fmt.Sprintf("raise the bid: the campaign spends %.0f%% of its budget, short of traffic", use*100)
 		if mC > m {

@@ -7,8 +7,12 @@ import (
 )
 
 const (
-	// lastDayWeight scales the traffic weight of the period's last 24 hours.
-	lastDayWeight = 0.5
+	// lastDayWeight scales the traffic weight of the period's last 24 hours
+	// (see newTimeline). 0.45 rather than 0.5 since the bid rule stopped
+	// raising bids of campaigns that spend their budgets: those raises had
+	// carried utilisation (S0, 20 seeds: share of lines >= 99% 0.944 at 0.5,
+	// 0.969 at 0.45).
+	lastDayWeight = 0.45
 	hourSec       = 3600
 	daySec        = 24 * hourSec
 	hoursOfWeek   = 7 * 24
