@@ -16,35 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/adpacer/adpacer"
-	"github.com/adpacer/adpacer/store"
+	"github.com/adpacer/adpacer/internal/oauthx/oauthxtest"
 )
 
-type memStore struct {
-	mu    sync.Mutex
-	toks  map[string]adpacer.OAuthToken
-	fail  error
-	saves int
-}
-
-func (m *memStore) LoadToken(_ context.Context, name string) (adpacer.OAuthToken, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.toks[name]
-	if !ok {
-		return adpacer.OAuthToken{}, store.ErrNotFound
-	}
-	return t, nil
-}
-
-func (m *memStore) SaveToken(_ context.Context, name string, t adpacer.OAuthToken) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	m.saves++
-	m.toks[name] = t
-	return nil
+// stored is what the store holds under name (zero when nothing).
+func stored(st *oauthxtest.MemStore, name string) adpacer.OAuthToken {
+	t, _ := st.LoadToken(context.Background(), name)
+	return t
 }
 
 // tokenServer rotates the refresh token on every refresh, like Yandex ID.
@@ -80,11 +58,11 @@ func (ts *tokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"access_token": "access-" + next, "refresh_token": next, "token_type": "bearer", "expires_in": ts.expires})
 }
 
-func setup(t *testing.T, seed string) (*tokenServer, *httptest.Server, *memStore) {
+func setup(t *testing.T, seed string) (*tokenServer, *httptest.Server, *oauthxtest.MemStore) {
 	ts := &tokenServer{valid: map[string]bool{seed: true}, expires: 3600}
 	srv := httptest.NewServer(ts)
 	t.Cleanup(srv.Close)
-	return ts, srv, &memStore{toks: map[string]adpacer.OAuthToken{}}
+	return ts, srv, &oauthxtest.MemStore{}
 }
 
 func TestRotatedTokenPersistedBeforeUse(t *testing.T) {
@@ -103,8 +81,8 @@ func TestRotatedTokenPersistedBeforeUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.AccessToken != "access-refresh-b" || st.toks["ya1"].RefreshToken != "refresh-b" {
-		t.Fatalf("token %q stored %+v", tok.AccessToken, st.toks["ya1"])
+	if tok.AccessToken != "access-refresh-b" || stored(st, "ya1").RefreshToken != "refresh-b" {
+		t.Fatalf("token %q stored %+v", tok.AccessToken, stored(st, "ya1"))
 	}
 	if testutil.ToFloat64(g.WithLabelValues("ya1")) <= 0 {
 		t.Fatal("expiry gauge not set")
@@ -119,8 +97,8 @@ func TestRotatedTokenPersistedBeforeUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok2.AccessToken != "access-refresh-c" || st.toks["ya1"].RefreshToken != "refresh-c" {
-		t.Fatalf("after restart: %q stored %+v", tok2.AccessToken, st.toks["ya1"])
+	if tok2.AccessToken != "access-refresh-c" || stored(st, "ya1").RefreshToken != "refresh-c" {
+		t.Fatalf("after restart: %q stored %+v", tok2.AccessToken, stored(st, "ya1"))
 	}
 }
 
@@ -131,7 +109,7 @@ func TestExpiryFollowsInjectedClock(t *testing.T) {
 	if _, err := src.Token(); err != nil {
 		t.Fatal(err)
 	}
-	if got := st.toks["g"].Expiry; !got.Equal(now.Add(time.Hour)) {
+	if got := stored(st, "g").Expiry; !got.Equal(now.Add(time.Hour)) {
 		t.Fatalf("expiry %v, want an hour after the injected now", got)
 	}
 	now = now.Add(59 * time.Minute) // inside the early-expiry window
@@ -145,7 +123,7 @@ func TestExpiryFollowsInjectedClock(t *testing.T) {
 
 func TestSaveFailureWithholdsToken(t *testing.T) {
 	_, srv, st := setup(t, "seed")
-	st.fail = errors.New("disk full")
+	st.OnSave = func(adpacer.OAuthToken) error { return errors.New("disk full") }
 	src, _ := New(Config{Name: "g", ClientID: "cid", TokenURL: srv.URL, RefreshToken: "seed", Store: st})
 	if _, err := src.Token(); err == nil || !strings.Contains(err.Error(), "persist") {
 		t.Fatalf("err = %v, want persist failure", err)
@@ -171,7 +149,9 @@ func TestRevokedIsTerminalAndDoesNotLoop(t *testing.T) {
 
 func TestDeadStoredTokenFallsBackToNewCredential(t *testing.T) {
 	_, srv, st := setup(t, "new-seed")
-	st.toks["g"] = adpacer.OAuthToken{RefreshToken: "old-rotated"}
+	if err := st.SaveToken(context.Background(), "g", adpacer.OAuthToken{RefreshToken: "old-rotated"}); err != nil {
+		t.Fatal(err)
+	}
 	src, _ := New(Config{Name: "g", ClientID: "cid", TokenURL: srv.URL, RefreshToken: "new-seed", Store: st})
 	if _, err := src.Token(); err != nil {
 		t.Fatalf("fallback to the credential file failed: %v", err)
@@ -191,7 +171,7 @@ func TestCredentialsNeverInErrors(t *testing.T) {
 		w.Write([]byte("internal CANARY-SECRET echo"))
 	}))
 	defer srv.Close()
-	src, _ := New(Config{Name: "g", ClientID: "cid", ClientSecret: "CANARY-SECRET", TokenURL: srv.URL, RefreshToken: "CANARY-REFRESH", Store: &memStore{toks: map[string]adpacer.OAuthToken{}}})
+	src, _ := New(Config{Name: "g", ClientID: "cid", ClientSecret: "CANARY-SECRET", TokenURL: srv.URL, RefreshToken: "CANARY-REFRESH", Store: &oauthxtest.MemStore{}})
 	_, err := src.Token()
 	if err == nil || strings.Contains(err.Error(), "CANARY") {
 		t.Fatalf("err = %v", err)
@@ -222,20 +202,21 @@ func TestFailedPersistKeepsRotatedToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.fail = errors.New("disk full")
+	saveErr := errors.New("disk full")
+	st.OnSave = func(adpacer.OAuthToken) error { return saveErr }
 	if tok, err := src.Token(); err == nil || tok != nil {
 		t.Fatalf("token handed out without being persisted: %v, %v", tok, err)
 	}
 	if _, err := src.Token(); err == nil {
 		t.Fatal("second call succeeded while the store still fails")
 	}
-	st.fail = nil
+	saveErr = nil
 	tok, err := src.Token()
 	if err != nil {
 		t.Fatalf("after the store recovered: %v", err)
 	}
-	if tok.AccessToken != "access-refresh-b" || st.toks["ya1"].RefreshToken != "refresh-b" {
-		t.Fatalf("token %q, stored %+v: want the token of the one refresh", tok.AccessToken, st.toks["ya1"])
+	if tok.AccessToken != "access-refresh-b" || stored(st, "ya1").RefreshToken != "refresh-b" {
+		t.Fatalf("token %q, stored %+v: want the token of the one refresh", tok.AccessToken, stored(st, "ya1"))
 	}
 	if n := ts.calls.Load(); n != 1 {
 		t.Fatalf("token endpoint called %d times, want 1 (a second refresh would use the rotated-away token)", n)
