@@ -112,33 +112,9 @@ func TestSIGKILLAtRandomPoint(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(seed, 0))
 	for round := 0; round < 3; round++ {
 		path := prepareCrashDB(t)
-		cmd, _, out := storetest.StartChild(t, envCrash+"="+path, envCrashMode+"=loop")
-		storetest.ReadLine(t, out) // first commit: the child is writing
-		var last atomic.Int64
-		last.Store(1)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				line, err := out.ReadString('\n')
-				if err != nil {
-					return // EOF once the child is dead
-				}
-				var n int64
-				if _, err := fmt.Sscanf(line, "COMMITTED %d", &n); err == nil {
-					last.Store(n)
-				}
-			}
-		}()
-		time.Sleep(time.Duration(20+rnd.IntN(150)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-done
-		_ = cmd.Wait()
 		// The cursor may be one ahead of the last line read: the commit
 		// can land before the child prints it.
-		reported := int(last.Load())
+		reported := storetest.KillLoopingWriter(t, rnd, envCrash+"="+path, envCrashMode+"=loop")
 		if n := verifyCrash(t, path, reported); n > reported+1 {
 			t.Errorf("round %d (seed %d): cursor %d, child reported %d", round, seed, n, reported)
 		} else {

@@ -3,7 +3,10 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,4 +87,37 @@ func CheckCrashBatches(t *testing.T, s store.Store, minCommitted int) int {
 		t.Errorf("%d campaigns after crash, want %d", len(cs), 2*n)
 	}
 	return n
+}
+
+// KillLoopingWriter starts the writer child with env, lets it commit
+// batches for a random 20..170 ms, SIGKILLs it and returns the last commit
+// it reported ("COMMITTED n"). The cursor may be one ahead of it: a commit
+// can land before the child prints it.
+func KillLoopingWriter(t *testing.T, rnd *rand.Rand, env ...string) int {
+	t.Helper()
+	cmd, _, out := StartChild(t, env...)
+	ReadLine(t, out) // first commit: the child is writing
+	var last atomic.Int64
+	last.Store(1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			line, err := out.ReadString('\n')
+			if err != nil {
+				return // EOF once the child is dead
+			}
+			var n int64
+			if _, err := fmt.Sscanf(line, "COMMITTED %d", &n); err == nil {
+				last.Store(n)
+			}
+		}
+	}()
+	time.Sleep(time.Duration(20+rnd.IntN(150)) * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	_ = cmd.Wait()
+	return int(last.Load())
 }
