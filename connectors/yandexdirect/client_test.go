@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -483,31 +484,18 @@ func TestPointsExhaustedWaitsForAccrual(t *testing.T) {
 }
 
 func metricValue(t *testing.T, e *env, name string) float64 {
-	t.Helper()
-	mfs, err := e.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.GetCounter() != nil:
-				sum += m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				sum += m.GetGauge().GetValue()
-			}
-		}
-	}
-	return sum
+	return metricSum(t, e, name, func([]string) bool { return true })
 }
 
 // metricLabelled sums a counter's series that carry value among their
 // label values.
 func metricLabelled(t *testing.T, e *env, name, value string) float64 {
+	return metricSum(t, e, name, func(labels []string) bool { return slices.Contains(labels, value) })
+}
+
+// metricSum sums the counter and gauge series of name whose label values
+// keep accepts.
+func metricSum(t *testing.T, e *env, name string, keep func(labels []string) bool) float64 {
 	t.Helper()
 	mfs, err := e.reg.Gather()
 	if err != nil {
@@ -519,11 +507,14 @@ func metricLabelled(t *testing.T, e *env, name, value string) float64 {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
+			var labels []string
 			for _, l := range m.GetLabel() {
-				if l.GetValue() == value {
-					sum += m.GetCounter().GetValue()
-				}
+				labels = append(labels, l.GetValue())
 			}
+			if !keep(labels) {
+				continue
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
 	return sum
