@@ -3,7 +3,6 @@ package cycle_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/adpacer/adpacer/internal/cycle"
 	"github.com/adpacer/adpacer/pacing"
 	"github.com/adpacer/adpacer/store/sqlite"
+	"github.com/adpacer/adpacer/store/sqlite/sqlitetest"
 )
 
 // rangeSource records the date range PullTime asks Everhour for.
@@ -52,14 +52,7 @@ func TestPullTimeWindowIsInTheAgencyZone(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: func() time.Time { return tc.now }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			st := sqlitetest.Open(t, sqlite.Options{Now: func() time.Time { return tc.now }})
 			src := &rangeSource{}
 			r, err := cycle.New(cycle.Options{Store: st, Now: func() time.Time { return tc.now }, Registerer: prometheus.NewRegistry(),
 				Lines: func(time.Time) ([]pacing.Line, error) { return nil, nil }, Policy: pacing.DefaultPolicy(), Mode: cycle.Apply,
@@ -116,14 +109,7 @@ func TestPullAdsRereadsTheConversionWindowOncePerDay(t *testing.T) {
 			ctx := context.Background()
 			now := time.Date(2026, 11, 15, 10, 0, 0, 0, time.UTC)
 			clock := func() time.Time { return now }
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{Now: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			st := sqlitetest.Open(t, sqlite.Options{Now: clock})
 			pol := pacing.DefaultPolicy()
 			if tc.p95 > 0 {
 				pol.ConversionDelayP95 = pacing.Duration(tc.p95)
