@@ -31,7 +31,7 @@ const (
 var AllPolicies = []string{PolicyEngine, PolicyB0, PolicyB1, PolicyB2, PolicyB3}
 
 // policyList names every policy Run accepts, for error messages.
-const policyList = "engine, B0, B1, B2, B3, B1-inv or B3-inv"
+const policyList = "engine, B0, B1, B2, B3, B1-inv, B3-inv or O-inv"
 
 // priorProfile is what the baselines learned from PriorWeeks of history
 // before the month: per line, the spend share of each hour of the week in
@@ -325,6 +325,9 @@ func newPolicy(name string, sc *Scenario, prior *priorProfile, eng EngineOptions
 	case PolicyB3Inv:
 		p := newPIPolicy(sc, prior)
 		p.name = name
+		return newGuarded(name, sc, p, &p.baseline), nil
+	case PolicyOracleInv:
+		p := &oraclePolicy{baseline: newBaseline(name, sc)}
 		return newGuarded(name, sc, p, &p.baseline), nil
 	}
 	return nil, fmt.Errorf("unknown policy %q (want %s)", name, policyList)
