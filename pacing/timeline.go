@@ -171,7 +171,12 @@ func (p *profileAcc) add(z *zoneCache, a, b int64, cost int64) {
 		p.hourSum[h] += float64(cost)
 		p.hourCnt[h]++
 	}
-	if d := z.localDay(a) - p.dayBase; d >= 0 && d < profileDays {
+	// A daily row belongs to the local day holding most of it: its middle.
+	// Platform days are not the line's (Yandex and VK count Moscow days, a
+	// Google account has its own zone), and by its start a Moscow-day row
+	// of a Kaliningrad line would count as the day before, shifting every
+	// weekday factor by one.
+	if d := z.localDay(a+(b-a)/2) - p.dayBase; d >= 0 && d < profileDays {
 		p.daySum[d] += float64(cost)
 	}
 }
