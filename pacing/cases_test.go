@@ -15,6 +15,7 @@ type lineSpec struct {
 	budget             float64
 	target             float64 // 0: no target CPA
 	mode               string
+	minBid, maxBid     float64 // 0: no line bound
 }
 
 type campSpec struct {
@@ -78,6 +79,12 @@ func (cs caseSpec) build() *Snapshot {
 			Campaigns: members[l.id], Mode: l.mode}
 		if l.target > 0 {
 			ln.TargetCPA = moneyPtr(l.target)
+		}
+		if l.minBid > 0 {
+			ln.MinBid = moneyPtr(l.minBid)
+		}
+		if l.maxBid > 0 {
+			ln.MaxBid = moneyPtr(l.maxBid)
 		}
 		s.Lines = append(s.Lines, ln)
 	}

@@ -1240,6 +1240,14 @@ func (e *engine) bidAction(line *Line, cp *campPlan, tl *timeline, plan *Plan) {
 	if c.Bid == nil || !cp.active {
 		return
 	}
+	// A bid outside its range (a bound set or narrowed after the bid) is
+	// brought inside at once: the range is the account manager's rule,
+	// not a step of the controller, so neither cooldown nor step applies.
+	if lo, hi := bidRange(c, line); *c.Bid < lo || *c.Bid > hi {
+		nb := min(max(*c.Bid, lo), hi)
+		e.addAction(plan, line, c, adpacer.SetBid, &nb, c.Bid, cp, fmt.Sprintf("bring the bid into the allowed range %s..%s", lo, fmtBound(maxBound(hi), "any")))
+		return
+	}
 	pol := e.pol
 	if c.LastBidChange != nil && e.s.Now.Sub(*c.LastBidChange) < time.Duration(pol.BidCooldown) {
 		return
@@ -1306,13 +1314,7 @@ func (e *engine) bidAction(line *Line, cp *campPlan, tl *timeline, plan *Plan) {
 	m = min(max(m, 1-st), 1+st)
 	cur := int64(*c.Bid)
 	nb := adpacer.Micros(int64(math.Round(float64(cur) * m))).RoundTo(kopeck)
-	lo, hi := adpacer.Micros(kopeck), adpacer.Micros(math.MaxInt64)
-	if c.MinBid != nil {
-		lo = *c.MinBid
-	}
-	if c.MaxBid != nil {
-		hi = *c.MaxBid
-	}
+	lo, hi := bidRange(c, line)
 	nb = min(max(nb, lo), hi)
 	if nb == *c.Bid || math.Abs(float64(nb-*c.Bid)) <= pol.TolerancePct/100*float64(cur) {
 		return

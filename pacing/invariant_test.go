@@ -47,9 +47,14 @@ func checkInvariant(t *testing.T, s *Snapshot, plan Plan) {
 			x.resume = true
 		case adpacer.SetBid:
 			x.bid = a.Value
-			c := s.Campaigns[ix.campaign[a.Campaign]]
-			if c.MinBid != nil && *a.Value < *c.MinBid || c.MaxBid != nil && *a.Value > *c.MaxBid || *a.Value <= 0 {
-				t.Errorf("bid of %s = %s outside [%v, %v]", a.Campaign, a.Value, c.MinBid, c.MaxBid)
+			ci := ix.campaign[a.Campaign]
+			c := &s.Campaigns[ci]
+			lo, hi := bidRange(c, &s.Lines[ix.lineOf[ci]])
+			if *a.Value < lo || *a.Value > hi || *a.Value <= 0 {
+				t.Errorf("bid of %s = %s outside [%s, %s]", a.Campaign, a.Value, lo, hi)
+			}
+			if c.MinBid != nil && *a.Value < *c.MinBid || c.MaxBid != nil && *a.Value > *c.MaxBid {
+				t.Errorf("bid of %s = %s outside the campaign's own [%v, %v]", a.Campaign, a.Value, c.MinBid, c.MaxBid)
 			}
 		}
 	}
@@ -141,6 +146,10 @@ func randomCase(r *rand.Rand) caseSpec {
 		}
 		if r.IntN(4) == 0 {
 			ls.mode = ModeApprove
+		}
+		if r.IntN(3) == 0 {
+			// Line bounds narrower than the campaigns' 3..200.
+			ls.minBid, ls.maxBid = float64(2+r.IntN(9)), float64(20+r.IntN(150))
 		}
 		cs.lines = append(cs.lines, ls)
 		k := 1 + r.IntN(4)

@@ -33,20 +33,24 @@ type Period struct {
 // Line is a budget line: one monthly (by default) budget shared by campaigns
 // of a directorate and city.
 type Line struct {
-	ID          string               `json:"id"`
-	Name        string               `json:"name,omitempty"`
-	Directorate string               `json:"directorate,omitempty"`
-	Region      string               `json:"region,omitempty"`
-	Client      string               `json:"client,omitempty"`
-	Owner       string               `json:"owner,omitempty"` // Trello member responsible
-	TimeZone    string               `json:"timezone"`
-	Period      Period               `json:"period"`
-	Budget      adpacer.Micros       `json:"budget"`
-	Currency    string               `json:"currency"`
-	VATIncluded bool                 `json:"vat_included,omitempty"`
-	TargetCPA   *adpacer.Micros      `json:"target_cpa,omitempty"`
-	Campaigns   []adpacer.CampaignID `json:"campaigns"`
-	Mode        string               `json:"mode,omitempty"` // observe|dry-run|approve|apply; informative for the engine
+	ID          string          `json:"id"`
+	Name        string          `json:"name,omitempty"`
+	Directorate string          `json:"directorate,omitempty"`
+	Region      string          `json:"region,omitempty"`
+	Client      string          `json:"client,omitempty"`
+	Owner       string          `json:"owner,omitempty"` // Trello member responsible
+	TimeZone    string          `json:"timezone"`
+	Period      Period          `json:"period"`
+	Budget      adpacer.Micros  `json:"budget"`
+	Currency    string          `json:"currency"`
+	VATIncluded bool            `json:"vat_included,omitempty"`
+	TargetCPA   *adpacer.Micros `json:"target_cpa,omitempty"`
+	// MinBid and MaxBid bound the bids of the line's campaigns, together
+	// with each campaign's own bounds (the narrower range wins).
+	MinBid    *adpacer.Micros      `json:"min_bid,omitempty"`
+	MaxBid    *adpacer.Micros      `json:"max_bid,omitempty"`
+	Campaigns []adpacer.CampaignID `json:"campaigns"`
+	Mode      string               `json:"mode,omitempty"` // observe|dry-run|approve|apply; informative for the engine
 }
 
 // Campaign is a campaign's live settings and data freshness.

@@ -190,6 +190,15 @@ func buildIndex(s *Snapshot) (*index, error) {
 		if l.TargetCPA != nil && *l.TargetCPA <= 0 {
 			return nil, snapErr(p+".target_cpa", "must be positive or absent, got %s", *l.TargetCPA)
 		}
+		if l.MinBid != nil && *l.MinBid <= 0 {
+			return nil, snapErr(p+".min_bid", "must be positive or absent, got %s", *l.MinBid)
+		}
+		if l.MaxBid != nil && *l.MaxBid <= 0 {
+			return nil, snapErr(p+".max_bid", "must be positive or absent, got %s", *l.MaxBid)
+		}
+		if l.MinBid != nil && l.MaxBid != nil && *l.MinBid > *l.MaxBid {
+			return nil, snapErr(p+".max_bid", "%s is below min_bid %s", *l.MaxBid, *l.MinBid)
+		}
 		switch l.Mode {
 		case "", ModeObserve, ModeDryRun, ModeApprove, ModeApply:
 		default:
@@ -208,8 +217,13 @@ func buildIndex(s *Snapshot) (*index, error) {
 				return nil, snapErr(cp, "campaign %s is already in line %q; a campaign belongs to one line", id, s.Lines[other].ID)
 			}
 			ix.lineOf[ci] = i
-			if c := s.Campaigns[ci]; c.Currency != l.Currency {
+			c := &s.Campaigns[ci]
+			if c.Currency != l.Currency {
 				return nil, snapErr(cp, "campaign %s is in %s but the line budget is in %s", id, c.Currency, l.Currency)
+			}
+			if lo, hi := bidRange(c, l); lo > hi {
+				return nil, snapErr(cp, "campaign %s allows bids %s..%s and its line %s..%s: no bid fits both (narrow one range so they overlap)",
+					id, fmtBound(c.MinBid, "0"), fmtBound(c.MaxBid, "any"), fmtBound(l.MinBid, "0"), fmtBound(l.MaxBid, "any"))
 			}
 		}
 	}
@@ -437,4 +451,37 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 			}
 		}
 	}
+}
+
+// bidRange is the range the engine keeps a campaign's bid in: its own
+// bounds and its line's, the narrower of each (a kopeck at least, no upper
+// bound when neither sets one).
+func bidRange(c *Campaign, l *Line) (lo, hi adpacer.Micros) {
+	lo, hi = adpacer.Micros(kopeck), adpacer.Micros(math.MaxInt64)
+	for _, b := range []*adpacer.Micros{c.MinBid, l.MinBid} {
+		if b != nil {
+			lo = max(lo, *b)
+		}
+	}
+	for _, b := range []*adpacer.Micros{c.MaxBid, l.MaxBid} {
+		if b != nil {
+			hi = min(hi, *b)
+		}
+	}
+	return lo, hi
+}
+
+func fmtBound(b *adpacer.Micros, none string) string {
+	if b == nil {
+		return none
+	}
+	return b.String()
+}
+
+// maxBound is hi as a bound, nil when it is no bound at all.
+func maxBound(hi adpacer.Micros) *adpacer.Micros {
+	if hi == adpacer.Micros(math.MaxInt64) {
+		return nil
+	}
+	return &hi
 }
