@@ -17,12 +17,13 @@ import (
 //
 //	id, timezone, budget, currency, campaigns   required
 //	month (YYYY-MM) or period_start + period_end (YYYY-MM-DD, inclusive)
-//	name, directorate, region, client, owner, vat_included, target_cpa, mode   optional
+//	name, directorate, region, client, owner, vat_included, target_cpa,
+//	min_bid, max_bid, mode                                               optional
 //
 // campaigns is a list of campaign ids separated by ";", "," or spaces.
 // Amounts accept "1500000.00", "1 500 000,00" and "1500000".
 var csvColumns = []string{"id", "name", "directorate", "region", "client", "owner", "timezone", "month",
-	"period_start", "period_end", "budget", "currency", "vat_included", "target_cpa", "campaigns", "mode"}
+	"period_start", "period_end", "budget", "currency", "vat_included", "target_cpa", "min_bid", "max_bid", "campaigns", "mode"}
 
 // ParseLinesCSV reads budget lines from CSV. Every problem is reported with
 // its row number (the header is row 1); all problems are returned together.
@@ -109,11 +110,16 @@ func ParseLinesCSV(r io.Reader) ([]Line, error) {
 		} else {
 			l.Budget = v
 		}
-		if s := get("target_cpa"); s != "" {
-			if v, err := parseAmount(s); err != nil {
-				bad("target_cpa", "%v", err)
-			} else {
-				l.TargetCPA = &v
+		for _, f := range []struct {
+			name string
+			to   **adpacer.Micros
+		}{{"target_cpa", &l.TargetCPA}, {"min_bid", &l.MinBid}, {"max_bid", &l.MaxBid}} {
+			if s := get(f.name); s != "" {
+				if v, err := parseAmount(s); err != nil {
+					bad(f.name, "%v", err)
+				} else {
+					*f.to = &v
+				}
 			}
 		}
 		if s := get("vat_included"); s != "" {
@@ -198,6 +204,15 @@ func ValidateLines(lines []Line, campaigns []Campaign) error {
 		if l.TargetCPA != nil && *l.TargetCPA <= 0 {
 			bad("target_cpa must be positive, got %s", *l.TargetCPA)
 		}
+		if l.MinBid != nil && *l.MinBid <= 0 {
+			bad("min_bid must be positive, got %s", *l.MinBid)
+		}
+		if l.MaxBid != nil && *l.MaxBid <= 0 {
+			bad("max_bid must be positive, got %s", *l.MaxBid)
+		}
+		if l.MinBid != nil && l.MaxBid != nil && *l.MinBid > *l.MaxBid {
+			bad("max_bid %s is below min_bid %s", *l.MaxBid, *l.MinBid)
+		}
 		switch l.Mode {
 		case "", ModeObserve, ModeDryRun, ModeApprove, ModeApply:
 		default:
@@ -219,6 +234,10 @@ func ValidateLines(lines []Line, campaigns []Campaign) error {
 			owner[id] = i
 			if c.Currency != l.Currency {
 				bad("campaign %s is in %s but the line budget is in %s", id, c.Currency, l.Currency)
+			}
+			if lo, hi := bidRange(c, l); lo > hi {
+				bad("campaign %s allows bids %s..%s and the line %s..%s: no bid fits both", id,
+					fmtBound(c.MinBid, "0"), fmtBound(c.MaxBid, "any"), fmtBound(l.MinBid, "0"), fmtBound(l.MaxBid, "any"))
 			}
 		}
 	}

@@ -44,6 +44,37 @@ func TestParseAndValidateLinesCSV(t *testing.T) {
 	}
 }
 
+// Bid bounds come from the spreadsheet as amounts and are checked like the
+// other fields, with the row.
+func TestLinesCSVBidBounds(t *testing.T) {
+	in := "id,timezone,month,budget,currency,min_bid,max_bid,campaigns\n" +
+		"vl,Asia/Vladivostok,2026-11,1500000,RUB,\"3,50\",200,yandex_direct:1\n" +
+		"msk,Europe/Moscow,2026-11,3000000,RUB,,,vk_ads:3\n" +
+		"spb,Europe/Moscow,2026-11,1000000,RUB,90,40,google_ads:2\n"
+	lines, err := ParseLinesCSV(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *lines[0].MinBid != adpacer.FromFloat(3.5) || *lines[0].MaxBid != adpacer.FromUnits(200) || lines[1].MinBid != nil || lines[1].MaxBid != nil {
+		t.Fatalf("parsed bounds %v %v %v %v", lines[0].MinBid, lines[0].MaxBid, lines[1].MinBid, lines[1].MaxBid)
+	}
+	hi := adpacer.FromUnits(2)
+	camps := []Campaign{{ID: "yandex_direct:1", Currency: "RUB", MaxBid: &hi}, {ID: "google_ads:2", Currency: "RUB"}, {ID: "vk_ads:3", Currency: "RUB"}}
+	err = ValidateLines(lines, camps)
+	for _, want := range []string{
+		`line #1 (row 2) "vl": campaign yandex_direct:1 allows bids 0..2.00 and the line 3.50..200.00: no bid fits both`,
+		`line #3 (row 4) "spb": max_bid 40.00 is below min_bid 90.00`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+	_, err = ParseLinesCSV(strings.NewReader("id,timezone,month,budget,currency,max_bid,campaigns\nx,Europe/Moscow,2026-11,100,RUB,lots,vk_ads:1\n"))
+	if err == nil || !strings.Contains(err.Error(), "row 2: max_bid") {
+		t.Fatalf("bad amount: %v", err)
+	}
+}
+
 func TestRollup(t *testing.T) {
 	lines := []Line{{ID: "a", Directorate: "retail", Client: "bank", Budget: 100, Currency: "RUB"},
 		{ID: "b", Directorate: "sme", Client: "bank", Budget: 50, Currency: "RUB"}}

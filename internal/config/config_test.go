@@ -191,6 +191,19 @@ pacing:
 			},
 		},
 		{
+			name: "bid bounds",
+			body: "connectors:\n  yandex_direct:\n    - id: y\n      oauth: {access_token_file: trello-token}\n" + `pacing:
+  budget_lines:
+    - {id: a, timezone: UTC, budget: 1, currency: RUB, min_bid: 0, max_bid: -1, campaigns: ["yandex_direct:1"]}
+    - {id: b, timezone: UTC, budget: 1, currency: RUB, min_bid: 90, max_bid: 40, campaigns: ["yandex_direct:2"]}
+`,
+			want: []string{
+				`line 7: pacing.budget_lines[0].min_bid: must be positive (the lowest bid the engine may set, in the line's currency), or left out`,
+				`line 7: pacing.budget_lines[0].max_bid: must be positive (the highest bid the engine may set, in the line's currency), or left out`,
+				`line 8: pacing.budget_lines[1].max_bid: 40.00 is below min_bid 90.00: raise max_bid or lower min_bid`,
+			},
+		},
+		{
 			name: "money with a comma",
 			body: "pacing:\n  budget_lines:\n    - id: l1\n      budget: 1 500 000,00\n",
 			want: []string{`line 4: pacing.budget_lines[0].budget: invalid amount "1 500 000,00": write a plain decimal number with at most 6 decimals and no thousands separators, such as 1500000 or 2500.50`},
@@ -437,6 +450,9 @@ func TestExampleConfigContent(t *testing.T) {
 	}
 	if nsk.Period.Start != "2026-02-01" || nsk.Period.End != "2026-02-28" {
 		t.Errorf("default period = %+v, want February 2026", nsk.Period)
+	}
+	if nsk.MinBid == nil || *nsk.MinBid != adpacer.FromUnits(5) || nsk.MaxBid == nil || *nsk.MaxBid != adpacer.FromUnits(120) {
+		t.Errorf("retail-nsk bids %v..%v, want 5..120", nsk.MinBid, nsk.MaxBid)
 	}
 	if nsk.Mode != ModeDryRun {
 		t.Errorf("line mode = %q, want the global dry-run", nsk.Mode)

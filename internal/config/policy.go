@@ -115,10 +115,7 @@ func (c *Config) Lines(now time.Time, parse LinesParser) ([]pacing.Line, error) 
 		if pl.Mode == "" {
 			pl.Mode = c.Mode
 		}
-		if l.TargetCPA != nil {
-			m := l.TargetCPA.Micros()
-			pl.TargetCPA = &m
-		}
+		pl.TargetCPA, pl.MinBid, pl.MaxBid = l.TargetCPA.microsPtr(), l.MinBid.microsPtr(), l.MaxBid.microsPtr()
 		out = append(out, pl)
 	}
 	return out, nil

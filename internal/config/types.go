@@ -52,6 +52,15 @@ type Money adpacer.Micros
 // Micros returns the amount.
 func (m Money) Micros() adpacer.Micros { return adpacer.Micros(m) }
 
+// microsPtr is an optional amount as the engine takes it: nil stays nil.
+func (m *Money) microsPtr() *adpacer.Micros {
+	if m == nil {
+		return nil
+	}
+	v := m.Micros()
+	return &v
+}
+
 // MarshalYAML writes exact decimal text.
 func (m Money) MarshalYAML() (any, error) {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: adpacer.Micros(m).String()}, nil
@@ -381,20 +390,24 @@ type PolicyOverrides struct {
 // BudgetLine is one budget (by default monthly) shared by a set of
 // campaigns, e.g. one directorate in one city.
 type BudgetLine struct {
-	ID          string               `yaml:"id"`
-	Name        string               `yaml:"name,omitempty"`
-	Directorate string               `yaml:"directorate,omitempty"`
-	Region      string               `yaml:"region,omitempty"`
-	Client      string               `yaml:"client,omitempty"`
-	Owner       string               `yaml:"owner,omitempty"`
-	TimeZone    string               `yaml:"timezone"`
-	Period      *Period              `yaml:"period,omitempty"`
-	Budget      Money                `yaml:"budget"`
-	Currency    string               `yaml:"currency"`
-	VATIncluded bool                 `yaml:"vat_included"`
-	TargetCPA   *Money               `yaml:"target_cpa,omitempty"`
-	Campaigns   []adpacer.CampaignID `yaml:"campaigns"`
-	Mode        string               `yaml:"mode,omitempty"`
+	ID          string  `yaml:"id"`
+	Name        string  `yaml:"name,omitempty"`
+	Directorate string  `yaml:"directorate,omitempty"`
+	Region      string  `yaml:"region,omitempty"`
+	Client      string  `yaml:"client,omitempty"`
+	Owner       string  `yaml:"owner,omitempty"`
+	TimeZone    string  `yaml:"timezone"`
+	Period      *Period `yaml:"period,omitempty"`
+	Budget      Money   `yaml:"budget"`
+	Currency    string  `yaml:"currency"`
+	VATIncluded bool    `yaml:"vat_included"`
+	TargetCPA   *Money  `yaml:"target_cpa,omitempty"`
+	// MinBid and MaxBid bound the bids the engine sets for the line's
+	// campaigns.
+	MinBid    *Money               `yaml:"min_bid,omitempty"`
+	MaxBid    *Money               `yaml:"max_bid,omitempty"`
+	Campaigns []adpacer.CampaignID `yaml:"campaigns"`
+	Mode      string               `yaml:"mode,omitempty"`
 }
 
 // Period bounds a budget line; both dates inclusive, YYYY-MM-DD in the

@@ -526,15 +526,13 @@ func (v *validator) pacing(opts ValidateOptions) {
 		if l.Period != nil {
 			in.Period = &pacing.Period{Start: l.Period.Start, End: l.Period.End}
 		}
-		if l.TargetCPA != nil {
-			m := l.TargetCPA.Micros()
-			in.TargetCPA = &m
-		}
+		in.TargetCPA, in.MinBid, in.MaxBid = l.TargetCPA.microsPtr(), l.MinBid.microsPtr(), l.MaxBid.microsPtr()
 		lc.check(in, func(field, format string, args ...any) { v.add(p+"."+field, format, args...) })
 	}
 	for i, l := range csvLines {
 		row := i + 2 // the header is row 1
-		in := lineInput{ID: l.ID, TimeZone: l.TimeZone, Period: &l.Period, Budget: l.Budget, Currency: l.Currency, TargetCPA: l.TargetCPA, Mode: l.Mode, Campaigns: l.Campaigns}
+		in := lineInput{ID: l.ID, TimeZone: l.TimeZone, Period: &l.Period, Budget: l.Budget, Currency: l.Currency, TargetCPA: l.TargetCPA,
+			MinBid: l.MinBid, MaxBid: l.MaxBid, Mode: l.Mode, Campaigns: l.Campaigns}
 		lc.check(in, func(field, format string, args ...any) {
 			v.add("pacing.budget_lines_file", "row %d, column %s: "+format, append([]any{row, strings.SplitN(field, ".", 2)[0]}, args...)...)
 		})
@@ -546,7 +544,7 @@ type lineInput struct {
 	ID, TimeZone, Currency, Mode string
 	Period                       *pacing.Period
 	Budget                       adpacer.Micros
-	TargetCPA                    *adpacer.Micros
+	TargetCPA, MinBid, MaxBid    *adpacer.Micros
 	Campaigns                    []adpacer.CampaignID
 }
 
@@ -592,6 +590,15 @@ func (lc *lineChecker) check(l lineInput, add func(field, format string, args ..
 	}
 	if l.TargetCPA != nil && *l.TargetCPA <= 0 {
 		add("target_cpa", "must be positive, or left out when the line has no CPA target")
+	}
+	if l.MinBid != nil && *l.MinBid <= 0 {
+		add("min_bid", "must be positive (the lowest bid the engine may set, in the line's currency), or left out")
+	}
+	if l.MaxBid != nil && *l.MaxBid <= 0 {
+		add("max_bid", "must be positive (the highest bid the engine may set, in the line's currency), or left out")
+	}
+	if l.MinBid != nil && l.MaxBid != nil && *l.MaxBid > 0 && *l.MinBid > *l.MaxBid {
+		add("max_bid", "%s is below min_bid %s: raise max_bid or lower min_bid", *l.MaxBid, *l.MinBid)
 	}
 	if l.Mode != "" {
 		if modeRank(l.Mode) == 0 {
