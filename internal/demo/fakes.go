@@ -315,6 +315,19 @@ func (f *fakes) writeConfig(dir string, sc *sim.Scenario) (string, error) {
 		if l.TargetCPA != nil {
 			fmt.Fprintf(&b, "      target_cpa: %s\n", *l.TargetCPA)
 		}
+		// The scenario's per-campaign bid ranges, as the line's range that
+		// covers them all (the daemon's config has bid bounds per line).
+		var lo, hi adpacer.Micros
+		for j, ci := range l.Campaigns {
+			c := &sc.Campaigns[ci]
+			if j == 0 || c.MinBid < lo {
+				lo = c.MinBid
+			}
+			hi = max(hi, c.MaxBid)
+		}
+		if lo > 0 && hi >= lo {
+			fmt.Fprintf(&b, "      min_bid: %s\n      max_bid: %s\n", lo, hi)
+		}
 		if i == 1 {
 			b.WriteString("      mode: approve\n")
 		}
