@@ -82,3 +82,63 @@ func TestFullySpendingCampaignIsNotShortOfTraffic(t *testing.T) {
 		t.Errorf("half-spending campaign: bid action %+v, want a raise for lack of traffic", a)
 	}
 }
+
+// The daemon's Yandex data: closed Moscow days as daily rows, and today as
+// spend-only rows derived from the running total (no clicks, no
+// conversions). The bid rule must still see the newest day of clicks and
+// move a campaign whose CPA is twice the target toward it; reading "rows
+// that started in the last 24 hours" it saw only today's spend, no clicks,
+// and never moved a Yandex bid toward the target (every demo line ended
+// above its target CPA).
+func TestBidRuleReadsTheNewestDayOfClicks(t *testing.T) {
+	moscow, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	// 12:00 in Moscow, ahead of plan and spending the whole budget: only the
+	// CPA rule can move the bid.
+	cs := caseSpec{now: "2026-11-15T09:00:00Z",
+		lines: []lineSpec{{id: "l", tz: "Europe/Moscow", start: "2026-11-01", end: "2026-11-30", budget: 30_000 * 28, target: 1000}},
+		campaigns: []campSpec{{id: "yandex_direct:1", line: "l", tz: "Europe/Moscow", budget: 30_000, bid: 30,
+			dailySpend: 31_500, historyDays: 15, cpc: 30, cpa: 2000, lag: time.Minute}}}
+	for _, shape := range []string{"hourly rows", "daily rows and spend-only today"} {
+		s := cs.build()
+		if shape != "hourly rows" {
+			s.Stats = dailyRows(t, s.Stats, moscow, s.Now)
+			for i := range s.Stats {
+				if st := &s.Stats[i]; st.End.Sub(st.Start) <= time.Hour {
+					st.Clicks, st.Impressions, st.Conversions = 0, 0, 0
+				}
+			}
+		}
+		plan, err := Decide(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, ok := actionsOf(plan, "yandex_direct:1")[adpacer.SetBid]
+		if !ok || *a.Value >= *a.Previous || !strings.Contains(a.Reason, "target CPA") {
+			t.Errorf("%s: bid action %v, want the bid lowered toward the target CPA", shape, a)
+			continue
+		}
+		t.Logf("%s: %s", shape, a.Reason)
+		if shape == "hourly rows" {
+			continue
+		}
+		// Today's running spend is spend, not CPA data: without those rows
+		// the CPA the bid rule reads is the same.
+		var metrics []Stat
+		for _, st := range s.Stats {
+			if st.Clicks > 0 {
+				metrics = append(metrics, st)
+			}
+		}
+		s.Stats = metrics
+		plan, err = Decide(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := actionsOf(plan, "yandex_direct:1")[adpacer.SetBid]; b.Reason != a.Reason {
+			t.Errorf("CPA with today's spend-only rows: %q; without them: %q", a.Reason, b.Reason)
+		}
+	}
+}

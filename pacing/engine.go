@@ -17,7 +17,11 @@ import (
 const kopeck adpacer.Micros = 10_000
 
 const (
-	recentHours   = 48 // hourly spend kept per campaign for rates
+	recentHours = 48 // hourly spend kept per campaign for rates
+	// metricHours of click data kept per campaign: the newest day of it
+	// ends up to two days back when a platform reports closed days only
+	// (Yandex's day ends at Moscow midnight, and its report lags).
+	metricHours   = 72
 	historyDays   = 14 // daily windows kept per campaign for CPA and shares
 	rateHours     = 3  // spend rate window before the last visible hour
 	profileSettle = 6 * hourSec
@@ -117,9 +121,19 @@ type campAgg struct {
 	firstStart       int64 // start of the oldest stat, 0 when none
 	spent3           int64 // seen spend of the last 72 hours, rows prorated
 	hourly           [recentHours]int64
-	cost             [historyDays]int64
-	clicks           [historyDays]int64
-	conv             [historyDays]float64
+	// cost, clicks and conv: rows with delivery metrics by age in days
+	// (spend-only rows, which the daemon derives from running spend
+	// totals, carry no clicks or conversions and would inflate CPA).
+	cost   [historyDays]int64
+	clicks [historyDays]int64
+	conv   [historyDays]float64
+	// metricEnd is the end of the newest row with delivery metrics;
+	// mCost/mClicks hold those rows by hour slot before now (as hourly),
+	// so the bid rule reads the newest day of clicks whether the platform
+	// reports hours or whole days.
+	metricEnd int64
+	mCost     [metricHours]int64
+	mClicks   [metricHours]int64
 }
 
 type lineAgg struct {
@@ -192,10 +206,27 @@ func (e *engine) aggregate() error {
 				}
 			}
 		}
-		if age := (e.now - a) / daySec; age >= 0 && age < historyDays {
-			ca.cost[age] += cost
-			ca.clicks[age] += st.Clicks
-			ca.conv[age] += st.Conversions
+		// A row with spend and no delivery metrics at all is a running
+		// spend total (the daemon's intraday rows): it counts as spend
+		// above, not as a CPA observation.
+		if spendOnly := cost > 0 && st.Clicks == 0 && st.Impressions == 0 && st.Conversions == 0; !spendOnly {
+			if age := (e.now - a) / daySec; age >= 0 && age < historyDays {
+				ca.cost[age] += cost
+				ca.clicks[age] += st.Clicks
+				ca.conv[age] += st.Conversions
+			}
+			if b > ca.metricEnd {
+				ca.metricEnd = b
+			}
+			if b > nowHour-(metricHours-1)*hourSec {
+				for h := floorDiv(a, hourSec) * hourSec; h < b; h += hourSec {
+					k := (nowHour - h) / hourSec
+					if k >= 0 && k < metricHours {
+						ca.mCost[k] += prorate(cost, a, b, h, h+hourSec)
+						ca.mClicks[k] += prorate(st.Clicks, a, b, h, h+hourSec)
+					}
+				}
+			}
 		}
 		if b <= settled {
 			if la.histFrom == 0 || a < la.histFrom {
@@ -463,6 +494,25 @@ func (e *engine) todayCap(c *Campaign) (int64, bool) {
 		v = max(v, int64(*c.MaxDailyBudgetToday))
 	}
 	return v, true
+}
+
+// lastMetricDay sums the cost and clicks of the 24 hours before the
+// campaign's newest row with delivery metrics (rows prorated by hour),
+// nothing when that row is more than two days old. By row start, a
+// platform reporting closed days (Yandex) left the last day with only the
+// day's running spend and no clicks, and its bids never followed the CPA
+// target.
+func (e *engine) lastMetricDay(ca *campAgg) (cost, clicks int64) {
+	if ca.metricEnd == 0 || ca.metricEnd < e.now-2*daySec {
+		return 0, 0
+	}
+	nowHour := floorDiv(e.now, hourSec) * hourSec
+	last := (nowHour - floorDiv(ca.metricEnd-1, hourSec)*hourSec) / hourSec
+	for k := max(last, 0); k < min(last+24, metricHours); k++ {
+		cost += ca.mCost[k]
+		clicks += ca.mClicks[k]
+	}
+	return cost, clicks
 }
 
 // delayShare is the share of a window's conversions already reported when
@@ -1283,8 +1333,13 @@ func (e *engine) bidAction(line *Line, cp *campPlan, tl *timeline, plan *Plan) {
 	var mC float64
 	if line.TargetCPA != nil && cp.cvr > 0 {
 		// The last day only: bids change at most daily, so it reflects the
-		// current bid.
+		// current bid. That is the rows of the last 24 hours when they have
+		// clicks (hourly reports), else the newest day of click data (a
+		// platform reporting closed days, whose today is running spend).
 		cost2, clicks2 := ca.cost[0], ca.clicks[0]
+		if clicks2 == 0 {
+			cost2, clicks2 = e.lastMetricDay(ca)
+		}
 		if dev := cp.cpa/float64(*line.TargetCPA) - 1; clicks2 > 0 && cost2 > 0 && math.Abs(dev) > cpaDeadband && cp.rawConv >= 3*e.pol.MinConversions {
 			// Without windup: the CPC the target allows at the observed
 			// (delay-corrected) conversion rate against the recent CPC.
