@@ -316,14 +316,17 @@ func (f *fakes) writeConfig(dir string, sc *sim.Scenario) (string, error) {
 			fmt.Fprintf(&b, "      target_cpa: %s\n", *l.TargetCPA)
 		}
 		// The scenario's per-campaign bid ranges, as the line's range that
-		// covers them all (the daemon's config has bid bounds per line).
+		// fits them all (the daemon's config has bid bounds per line): a
+		// bid outside a campaign's own range is refused by the world after
+		// the fake has accepted it, and the daemon would then read back a
+		// bid the world never applied.
 		var lo, hi adpacer.Micros
 		for j, ci := range l.Campaigns {
 			c := &sc.Campaigns[ci]
-			if j == 0 || c.MinBid < lo {
-				lo = c.MinBid
+			if j == 0 || c.MaxBid < hi {
+				hi = c.MaxBid
 			}
-			hi = max(hi, c.MaxBid)
+			lo = max(lo, c.MinBid)
 		}
 		if lo > 0 && hi >= lo {
 			fmt.Fprintf(&b, "      min_bid: %s\n      max_bid: %s\n", lo, hi)

@@ -92,7 +92,7 @@ func printSummary(w io.Writer, s Summary, ep Endpoints) {
 			100*l.Utilisation, 100*l.PlanError, cpa, tgt, l.Actions, l.Alerts, l.Status)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nWrites sent to the platforms: %d; approvals granted on the board: %d; alert cards: %d; hours logged in Everhour: %.1f\n",
-		s.Writes, s.ApprovalsGranted, s.AlertCards, s.HoursLogged)
+	fmt.Fprintf(w, "\nWrites sent to the platforms: %d (refused by the simulated market after the API accepted them: %d); approvals granted on the board: %d; alert cards: %d; hours logged in Everhour: %.1f\n",
+		s.Writes, s.RefusedByWorld, s.ApprovalsGranted, s.AlertCards, s.HoursLogged)
 	fmt.Fprintf(w, "(spent = what the platforms really charged, including spend not yet reported; CPA = spent / applications, including those still in the reporting delay; plan err = mean |spend - plan| over the month as a share of the budget)\n")
 }
