@@ -142,14 +142,8 @@ func buildIndex(s *Snapshot) (*index, error) {
 		if c.Bid != nil && *c.Bid <= 0 {
 			return nil, snapErr(p+".bid", "must be positive or null, got %s", *c.Bid)
 		}
-		if c.MinBid != nil && *c.MinBid <= 0 {
-			return nil, snapErr(p+".min_bid", "must be positive, got %s", *c.MinBid)
-		}
-		if c.MaxBid != nil && *c.MaxBid <= 0 {
-			return nil, snapErr(p+".max_bid", "must be positive, got %s", *c.MaxBid)
-		}
-		if c.MinBid != nil && c.MaxBid != nil && *c.MinBid > *c.MaxBid {
-			return nil, snapErr(p+".max_bid", "%s is below min_bid %s", *c.MaxBid, *c.MinBid)
+		if err := checkBidBounds(p, c.MinBid, c.MaxBid); err != nil {
+			return nil, err
 		}
 		if c.BudgetEditsToday < 0 {
 			return nil, snapErr(p+".budget_edits_today", "is negative (%d)", c.BudgetEditsToday)
@@ -190,14 +184,8 @@ func buildIndex(s *Snapshot) (*index, error) {
 		if l.TargetCPA != nil && *l.TargetCPA <= 0 {
 			return nil, snapErr(p+".target_cpa", "must be positive or absent, got %s", *l.TargetCPA)
 		}
-		if l.MinBid != nil && *l.MinBid <= 0 {
-			return nil, snapErr(p+".min_bid", "must be positive or absent, got %s", *l.MinBid)
-		}
-		if l.MaxBid != nil && *l.MaxBid <= 0 {
-			return nil, snapErr(p+".max_bid", "must be positive or absent, got %s", *l.MaxBid)
-		}
-		if l.MinBid != nil && l.MaxBid != nil && *l.MinBid > *l.MaxBid {
-			return nil, snapErr(p+".max_bid", "%s is below min_bid %s", *l.MaxBid, *l.MinBid)
+		if err := checkBidBounds(p, l.MinBid, l.MaxBid); err != nil {
+			return nil, err
 		}
 		switch l.Mode {
 		case "", ModeObserve, ModeDryRun, ModeApprove, ModeApply:
@@ -484,4 +472,17 @@ func maxBound(hi adpacer.Micros) *adpacer.Micros {
 		return nil
 	}
 	return &hi
+}
+
+// checkBidBounds checks the optional min_bid and max_bid under path p.
+func checkBidBounds(p string, lo, hi *adpacer.Micros) *SnapshotError {
+	switch {
+	case lo != nil && *lo <= 0:
+		return snapErr(p+".min_bid", "must be positive or absent, got %s", *lo)
+	case hi != nil && *hi <= 0:
+		return snapErr(p+".max_bid", "must be positive or absent, got %s", *hi)
+	case lo != nil && hi != nil && *lo > *hi:
+		return snapErr(p+".max_bid", "%s is below min_bid %s", *hi, *lo)
+	}
+	return nil
 }

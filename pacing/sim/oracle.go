@@ -1,9 +1,5 @@
 package sim
 
-import (
-	"github.com/adpacer/adpacer"
-)
-
 // PolicyOracleInv is a reference, not a contender: a daily re-split that
 // knows what no real policy can (true spend with no reporting lag, and the
 // expected traffic the metrics plan against), held to the engine's
@@ -53,22 +49,17 @@ func (p *oraclePolicy) Step(w *World) error {
 	if p.left == nil {
 		p.init(w)
 	}
-	sc := w.sc
-	k := w.k
-	for li := range sc.Lines {
-		l := &sc.Lines[li]
-		if k < l.StartTick || k >= l.EndTick || sc.zoneTickDay[l.Zone][k] != 0 && k != l.StartTick {
-			continue
-		}
-		days := p.left[li][k-l.StartTick]
-		if days <= 0 {
-			continue
-		}
-		remaining := max(float64(int64(l.BudgetAt(k))-w.lineSpent[li]), 0)
-		for _, ci := range l.Campaigns {
-			p.want(w, ci, adpacer.FromFloat(remaining/days*p.share[ci]/adpacer.MicrosPerUnit).FloorTo(10_000))
-		}
-	}
-	p.flushAll(w)
+	p.resplit(w, p.daily)
 	return nil
+}
+
+// daily is what is truly left of the line over the expected average days
+// of traffic left.
+func (p *oraclePolicy) daily(w *World, li int) (float64, bool) {
+	l := &w.sc.Lines[li]
+	days := p.left[li][w.k-l.StartTick]
+	if days <= 0 {
+		return 0, false
+	}
+	return max(float64(int64(l.BudgetAt(w.k))-w.lineSpent[li]), 0) / days, true
 }

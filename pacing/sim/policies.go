@@ -199,34 +199,49 @@ type resplitPolicy struct {
 	prior   *priorProfile
 }
 
-func (p *resplitPolicy) Step(w *World) error {
-	sc := w.sc
-	k := w.k
+// resplit is the step of the daily re-splitters: at the line's first tick
+// and every line-local midnight inside its period, daily(w, li) is the line's
+// daily budget in micros (false: leave the line as is), written to its
+// campaigns by their shares.
+func (b *baseline) resplit(w *World, daily func(w *World, li int) (float64, bool)) {
+	sc, k := w.sc, w.k
 	for li := range sc.Lines {
 		l := &sc.Lines[li]
 		if k < l.StartTick || k >= l.EndTick || sc.zoneTickDay[l.Zone][k] != 0 && k != l.StartTick {
 			continue
 		}
-		remaining := float64(int64(l.BudgetAt(k)) - reportedLineSpend(w, li))
-		if remaining < 0 {
-			remaining = 0
-		}
-		daysLeft := lineDaysLeft(sc, li, k)
-		today := remaining / float64(daysLeft)
-		if p.weekday {
-			var wsum float64
-			wd := (int(sc.zoneWday[l.Zone][k]) + 6) % 7
-			for d := range daysLeft {
-				wsum += p.dayWeight(li, (wd+d)%7)
-			}
-			today = remaining * p.dayWeight(li, wd) / wsum
+		today, ok := daily(w, li)
+		if !ok {
+			continue
 		}
 		for _, ci := range l.Campaigns {
-			p.want(w, ci, adpacer.FromFloat(today*p.share[ci]/adpacer.MicrosPerUnit).FloorTo(10_000))
+			b.want(w, ci, adpacer.FromFloat(today*b.share[ci]/adpacer.MicrosPerUnit).FloorTo(10_000))
 		}
 	}
-	p.flushAll(w)
+	b.flushAll(w)
+}
+
+func (p *resplitPolicy) Step(w *World) error {
+	p.resplit(w, p.daily)
 	return nil
+}
+
+// daily is B1's (and B2's) budget for the line's day: what the platforms
+// report as left, over the days left (B2: weighted by prior weekdays).
+func (p *resplitPolicy) daily(w *World, li int) (float64, bool) {
+	sc, k := w.sc, w.k
+	l := &sc.Lines[li]
+	remaining := max(float64(int64(l.BudgetAt(k))-reportedLineSpend(w, li)), 0)
+	daysLeft := lineDaysLeft(sc, li, k)
+	if !p.weekday {
+		return remaining / float64(daysLeft), true
+	}
+	var wsum float64
+	wd := (int(sc.zoneWday[l.Zone][k]) + 6) % 7
+	for d := range daysLeft {
+		wsum += p.dayWeight(li, (wd+d)%7)
+	}
+	return remaining * p.dayWeight(li, wd) / wsum, true
 }
 
 func (p *resplitPolicy) dayWeight(li, wd int) float64 {
