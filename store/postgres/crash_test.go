@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -170,24 +169,9 @@ func verifyCrash(t *testing.T, dsn, app string, minCommitted int) int {
 
 func TestSIGKILLMidTransaction(t *testing.T) {
 	dsn, childDSN, app := prepareCrashDB(t)
-	cmd, _, out := storetest.StartChild(t, envCrash+"="+childDSN, envCrashMode+"=hook")
-	committed := 0
-	for {
-		line := storetest.ReadLine(t, out)
-		if line == "IN-TX" {
-			break
-		}
-		if _, err := fmt.Sscanf(line, "COMMITTED %d", &committed); err != nil {
-			t.Fatalf("child said %q", line)
-		}
-	}
-	if committed != 5 {
+	if committed := storetest.KillInTransaction(t, envCrash+"="+childDSN, envCrashMode+"=hook"); committed != 5 {
 		t.Fatalf("child committed %d batches before blocking, want 5", committed)
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
 	if n := verifyCrash(t, dsn, app, 5); n != 5 {
 		t.Fatalf("cursor %d after killing the 6th transaction before COMMIT, want 5", n)
 	}

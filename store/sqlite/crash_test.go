@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,24 +82,9 @@ func prepareCrashDB(t *testing.T) string {
 
 func TestSIGKILLMidTransaction(t *testing.T) {
 	path := prepareCrashDB(t)
-	cmd, _, out := storetest.StartChild(t, envCrash+"="+path, envCrashMode+"=hook")
-	committed := 0
-	for {
-		line := storetest.ReadLine(t, out)
-		if line == "IN-TX" {
-			break
-		}
-		if _, err := fmt.Sscanf(line, "COMMITTED %d", &committed); err != nil {
-			t.Fatalf("child said %q", line)
-		}
-	}
-	if committed != 5 {
+	if committed := storetest.KillInTransaction(t, envCrash+"="+path, envCrashMode+"=hook"); committed != 5 {
 		t.Fatalf("child committed %d batches before blocking, want 5", committed)
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
 	if n := verifyCrash(t, path, 5); n != 5 {
 		t.Fatalf("cursor %d after killing the 6th transaction before COMMIT, want 5", n)
 	}

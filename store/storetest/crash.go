@@ -121,3 +121,27 @@ func KillLoopingWriter(t *testing.T, rnd *rand.Rand, env ...string) int {
 	_ = cmd.Wait()
 	return int(last.Load())
 }
+
+// KillInTransaction starts the writer child with env in its hook mode,
+// reads its "COMMITTED n" lines until it reports "IN-TX" (blocked inside
+// the next transaction, before COMMIT), SIGKILLs it there and returns the
+// last commit it reported.
+func KillInTransaction(t *testing.T, env ...string) int {
+	t.Helper()
+	cmd, _, out := StartChild(t, env...)
+	committed := 0
+	for {
+		line := ReadLine(t, out)
+		if line == "IN-TX" {
+			break
+		}
+		if _, err := fmt.Sscanf(line, "COMMITTED %d", &committed); err != nil {
+			t.Fatalf("child said %q", line)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	return committed
+}
