@@ -191,21 +191,7 @@ func (e *engine) aggregate() error {
 			la.recentSpend3 += p
 			ca.spent3 += p
 		}
-		if b > nowHour-(recentHours-1)*hourSec {
-			if b-a <= hourSec {
-				k := (nowHour - floorDiv(a, hourSec)*hourSec) / hourSec
-				if k >= 0 && k < recentHours {
-					ca.hourly[k] += cost
-				}
-			} else {
-				for h := floorDiv(a, hourSec) * hourSec; h < b; h += hourSec {
-					k := (nowHour - h) / hourSec
-					if k >= 0 && k < recentHours {
-						ca.hourly[k] += prorate(cost, a, b, h, h+hourSec)
-					}
-				}
-			}
-		}
+		addHourly(ca.hourly[:], nowHour, a, b, cost)
 		// A row with spend and no delivery metrics at all is a running
 		// spend total (the daemon's intraday rows): it counts as spend
 		// above, not as a CPA observation.
@@ -218,15 +204,8 @@ func (e *engine) aggregate() error {
 			if b > ca.metricEnd {
 				ca.metricEnd = b
 			}
-			if b > nowHour-(metricHours-1)*hourSec {
-				for h := floorDiv(a, hourSec) * hourSec; h < b; h += hourSec {
-					k := (nowHour - h) / hourSec
-					if k >= 0 && k < metricHours {
-						ca.mCost[k] += prorate(cost, a, b, h, h+hourSec)
-						ca.mClicks[k] += prorate(st.Clicks, a, b, h, h+hourSec)
-					}
-				}
-			}
+			addHourly(ca.mCost[:], nowHour, a, b, cost)
+			addHourly(ca.mClicks[:], nowHour, a, b, st.Clicks)
 		}
 		if b <= settled {
 			if la.histFrom == 0 || a < la.histFrom {
@@ -239,6 +218,27 @@ func (e *engine) aggregate() error {
 		}
 	}
 	return sc.finish(s)
+}
+
+// addHourly adds v of the row [a, b) to slots, slot k being the hour that
+// starts k hours before nowHour: a row of at most an hour goes whole to the
+// hour it starts in, a longer one (a closed day) is prorated over its
+// hours. Hours outside the slots are dropped.
+func addHourly(slots []int64, nowHour, a, b, v int64) {
+	if b <= nowHour-int64(len(slots)-1)*hourSec {
+		return
+	}
+	if b-a <= hourSec {
+		if k := (nowHour - floorDiv(a, hourSec)*hourSec) / hourSec; k >= 0 && k < int64(len(slots)) {
+			slots[k] += v
+		}
+		return
+	}
+	for h := floorDiv(a, hourSec) * hourSec; h < b; h += hourSec {
+		if k := (nowHour - h) / hourSec; k >= 0 && k < int64(len(slots)) {
+			slots[k] += prorate(v, a, b, h, h+hourSec)
+		}
+	}
 }
 
 // platformDay returns the platform day containing t in loc.
