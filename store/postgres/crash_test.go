@@ -11,7 +11,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"strconv"
@@ -167,29 +166,16 @@ func verifyCrash(t *testing.T, dsn, app string, minCommitted int) int {
 	return storetest.CheckCrashBatches(t, s, minCommitted)
 }
 
-func TestSIGKILLMidTransaction(t *testing.T) {
+// crashDB prepares a fresh database for one SIGKILL run.
+func crashDB(t *testing.T) storetest.CrashDB {
 	dsn, childDSN, app := prepareCrashDB(t)
-	if committed := storetest.KillInTransaction(t, envCrash+"="+childDSN, envCrashMode+"=hook"); committed != 5 {
-		t.Fatalf("child committed %d batches before blocking, want 5", committed)
-	}
-	if n := verifyCrash(t, dsn, app, 5); n != 5 {
-		t.Fatalf("cursor %d after killing the 6th transaction before COMMIT, want 5", n)
-	}
+	return storetest.CrashDB{Env: envCrash + "=" + childDSN, Verify: func(min int) int { return verifyCrash(t, dsn, app, min) }}
+}
+
+func TestSIGKILLMidTransaction(t *testing.T) {
+	storetest.SIGKILLMidTransaction(t, crashDB(t), envCrashMode)
 }
 
 func TestSIGKILLAtRandomPoint(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rnd := rand.New(rand.NewPCG(seed, 0))
-	for round := 0; round < 3; round++ {
-		dsn, childDSN, app := prepareCrashDB(t)
-		// The cursor may be one ahead of the last line read: the commit
-		// can land before the child prints it.
-		reported := storetest.KillLoopingWriter(t, rnd, envCrash+"="+childDSN, envCrashMode+"=loop")
-		if n := verifyCrash(t, dsn, app, reported); n > reported+1 {
-			t.Errorf("round %d (seed %d): cursor %d, child reported %d", round, seed, n, reported)
-		} else {
-			t.Logf("round %d: killed after %d reported commits, cursor %d", round, reported, n)
-		}
-	}
+	storetest.SIGKILLAtRandomPoint(t, func() storetest.CrashDB { return crashDB(t) }, envCrashMode)
 }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/store/storetest"
@@ -80,31 +78,18 @@ func prepareCrashDB(t *testing.T) string {
 	return path
 }
 
-func TestSIGKILLMidTransaction(t *testing.T) {
+// crashDB prepares a fresh database for one SIGKILL run.
+func crashDB(t *testing.T) storetest.CrashDB {
 	path := prepareCrashDB(t)
-	if committed := storetest.KillInTransaction(t, envCrash+"="+path, envCrashMode+"=hook"); committed != 5 {
-		t.Fatalf("child committed %d batches before blocking, want 5", committed)
-	}
-	if n := verifyCrash(t, path, 5); n != 5 {
-		t.Fatalf("cursor %d after killing the 6th transaction before COMMIT, want 5", n)
-	}
+	return storetest.CrashDB{Env: envCrash + "=" + path, Verify: func(min int) int { return verifyCrash(t, path, min) }}
+}
+
+func TestSIGKILLMidTransaction(t *testing.T) {
+	storetest.SIGKILLMidTransaction(t, crashDB(t), envCrashMode)
 }
 
 func TestSIGKILLAtRandomPoint(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rnd := rand.New(rand.NewPCG(seed, 0))
-	for round := 0; round < 3; round++ {
-		path := prepareCrashDB(t)
-		// The cursor may be one ahead of the last line read: the commit
-		// can land before the child prints it.
-		reported := storetest.KillLoopingWriter(t, rnd, envCrash+"="+path, envCrashMode+"=loop")
-		if n := verifyCrash(t, path, reported); n > reported+1 {
-			t.Errorf("round %d (seed %d): cursor %d, child reported %d", round, seed, n, reported)
-		} else {
-			t.Logf("round %d: killed after %d reported commits, cursor %d", round, reported, n)
-		}
-	}
+	storetest.SIGKILLAtRandomPoint(t, func() storetest.CrashDB { return crashDB(t) }, envCrashMode)
 }
 
 func TestProcessLock(t *testing.T) {

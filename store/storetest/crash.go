@@ -145,3 +145,44 @@ func KillInTransaction(t *testing.T, env ...string) int {
 	_ = cmd.Wait()
 	return committed
 }
+
+// CrashDB is a fresh database for one SIGKILL run: Env points the writer
+// child at it, Verify reopens it after the kill and returns its cursor
+// (checking at least minCommitted batches are intact).
+type CrashDB struct {
+	Env    string
+	Verify func(minCommitted int) int
+}
+
+// SIGKILLMidTransaction kills the writer (modeEnv "=hook") inside its 6th
+// transaction, before COMMIT, and checks the store holds exactly the 5
+// committed batches.
+func SIGKILLMidTransaction(t *testing.T, db CrashDB, modeEnv string) {
+	t.Helper()
+	if committed := KillInTransaction(t, db.Env, modeEnv+"=hook"); committed != 5 {
+		t.Fatalf("child committed %d batches before blocking, want 5", committed)
+	}
+	if n := db.Verify(5); n != 5 {
+		t.Fatalf("cursor %d after killing the 6th transaction before COMMIT, want 5", n)
+	}
+}
+
+// SIGKILLAtRandomPoint kills a looping writer (modeEnv "=loop") at three
+// random points, each on a fresh database from prepare, and checks the
+// cursor is the last reported commit or one ahead of it (a commit can land
+// before the child prints it).
+func SIGKILLAtRandomPoint(t *testing.T, prepare func() CrashDB, modeEnv string) {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(seed, 0))
+	for round := 0; round < 3; round++ {
+		db := prepare()
+		reported := KillLoopingWriter(t, rnd, db.Env, modeEnv+"=loop")
+		if n := db.Verify(reported); n > reported+1 {
+			t.Errorf("round %d (seed %d): cursor %d, child reported %d", round, seed, n, reported)
+		} else {
+			t.Logf("round %d: killed after %d reported commits, cursor %d", round, reported, n)
+		}
+	}
+}
