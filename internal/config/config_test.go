@@ -234,12 +234,13 @@ pacing:
 		},
 		{
 			name: "yandex limits and language",
-			body: "connectors:\n  yandex_direct:\n    - id: Y_1!\n      accept_language: de\n      max_in_flight: 12\n      oauth: {access_token_file: trello-token}\n      goals: [0]\n",
+			body: "connectors:\n  yandex_direct:\n    - id: Y_1!\n      accept_language: de\n      max_in_flight: 12\n      oauth: {access_token_file: trello-token}\n      goals: [0]\n      stall_share: 1.5\n",
 			want: []string{
 				`line 3: connectors.yandex_direct[0].id: "Y_1!" is not a valid id: use lowercase letters, digits, - and _ (at most 63)`,
 				`line 4: connectors.yandex_direct[0].accept_language: unknown language "de": use en, ru or tr`,
 				`line 5: connectors.yandex_direct[0].max_in_flight: 12 is out of range: use 1 to 5 (Yandex Direct answers 506 above 5 concurrent requests per advertiser)`,
 				`line 7: connectors.yandex_direct[0].goals[0]: goal id 0 must be positive: copy it from Yandex Metrica`,
+				`line 8: connectors.yandex_direct[0].stall_share: 1.5 is out of range: use a share of a day's spend from 0 (no stall check) to 1, e.g. 0.05`,
 			},
 		},
 		{
@@ -350,6 +351,8 @@ func TestDefaults(t *testing.T) {
 		{"google api_version", cfg.Connectors.GoogleAds[0].APIVersion, "v26"},
 		{"yandex sandbox url", cfg.Connectors.YandexDirect[0].BaseURL, "https://api-sandbox.direct.yandex.com"},
 		{"yandex max_in_flight", cfg.Connectors.YandexDirect[0].MaxInFlight, 5},
+		{"yandex stall_share", *cfg.Connectors.YandexDirect[0].StallShare, 0.05},
+		{"google stall_share", *cfg.Connectors.GoogleAds[0].StallShare, 0.05},
 		{"trello base", cfg.Connectors.Trello[0].BaseURL, "https://api.trello.com/1"},
 		{"trello approvals list", cfg.Connectors.Trello[0].Alerts.Lists.Approvals, "Approvals"},
 		{"trello key loaded", cfg.Connectors.Trello[0].Key.Reveal(), "k1"},

@@ -13,6 +13,10 @@ const (
 	DefaultYandexSandboxBaseURL = "https://api-sandbox.direct.yandex.com"
 	DefaultYandexTokenURL       = "https://oauth.yandex.ru/token"
 	DefaultYandexMaxInFlight    = 5 // Yandex refuses more than 5 concurrent requests per advertiser (error 506)
+	// DefaultStallShare: a silent gap in a source's reports is a stall when
+	// its campaigns spent this share of a day in the same hours yesterday
+	// (inference; see cycle.detectStall).
+	DefaultStallShare = 0.05
 
 	DefaultGoogleBaseURL    = "https://googleads.googleapis.com"
 	DefaultGoogleAPIVersion = "v26" // newest version named in docs/api-notes §2.1
@@ -94,6 +98,7 @@ func (c *Config) fillDefaults() {
 		if y.MaxInFlight == 0 {
 			y.MaxInFlight = DefaultYandexMaxInFlight
 		}
+		y.StallShare = defaultStallShare(y.StallShare)
 	}
 	for i := range c.Connectors.GoogleAds {
 		g := &c.Connectors.GoogleAds[i]
@@ -115,6 +120,7 @@ func (c *Config) fillDefaults() {
 		if g.Timeout == 0 {
 			g.Timeout = Duration(2 * time.Minute)
 		}
+		g.StallShare = defaultStallShare(g.StallShare)
 		g.CustomerID = normaliseCustomerID(g.CustomerID)
 		g.LoginCustomerID = normaliseCustomerID(g.LoginCustomerID)
 	}
@@ -201,4 +207,12 @@ func normaliseCustomerID(s string) string {
 		r = r[len(prefix):]
 	}
 	return r
+}
+
+func defaultStallShare(v *float64) *float64 {
+	if v != nil {
+		return v
+	}
+	d := DefaultStallShare
+	return &d
 }

@@ -237,6 +237,8 @@ type YandexDirect struct {
 	Timeout          Duration `yaml:"timeout"`
 	MaxInFlight      int      `yaml:"max_in_flight"`
 	Goals            []int64  `yaml:"goals,omitempty"`
+	// StallShare: see cycle.AdInstance.StallShare (nil: the default, 0: off).
+	StallShare *float64 `yaml:"stall_share,omitempty"`
 }
 
 // GoogleAds is one Google Ads customer account.
@@ -253,6 +255,7 @@ type GoogleAds struct {
 	AccessLevel        string   `yaml:"access_level"`
 	Schedule           string   `yaml:"schedule"`
 	Timeout            Duration `yaml:"timeout"`
+	StallShare         *float64 `yaml:"stall_share,omitempty"`
 }
 
 // DeveloperTokenSource says where the (optional, being sunset) developer

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -56,6 +57,14 @@ func (c *Config) ValidateWith(opts ValidateOptions) error {
 type validator struct {
 	c        *Config
 	problems []Problem
+}
+
+// stallShare checks a source's reporting-stall share: a share of a day's
+// spend, so within 0..1 (0 turns the check off).
+func (v *validator) stallShare(path string, share *float64) {
+	if share != nil && (math.IsNaN(*share) || *share < 0 || *share > 1) {
+		v.add(path, "%v is out of range: use a share of a day's spend from 0 (no stall check) to 1, e.g. 0.05", *share)
+	}
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -290,6 +299,7 @@ func (v *validator) connectors() {
 				v.add(fmt.Sprintf("%s.goals[%d]", p, j), "goal id %d must be positive: copy it from Yandex Metrica", g)
 			}
 		}
+		v.stallShare(p+".stall_share", y.StallShare)
 	}
 	for i := range cs.GoogleAds {
 		g := &cs.GoogleAds[i]
@@ -314,6 +324,7 @@ func (v *validator) connectors() {
 		}
 		v.schedule(p+".schedule", g.Schedule)
 		v.positive(p+".timeout", g.Timeout)
+		v.stallShare(p+".stall_share", g.StallShare)
 	}
 	for i := range cs.Trello {
 		t := &cs.Trello[i]

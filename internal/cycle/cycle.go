@@ -58,6 +58,10 @@ type AdInstance struct {
 	Source   connectors.AdSource
 	Actuator pacing.Actuator
 	Breaker  *httpx.Breaker // nil: no circuit breaking
+	// StallShare: a silent gap in the source's data is a reporting stall
+	// when its campaigns spent at least this share of a day's spend in the
+	// same hours yesterday (see detectStall); 0 disables the check.
+	StallShare float64
 }
 
 // BoardInstance is one configured Trello connection.
@@ -509,7 +513,10 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 			changes = append(changes, AppliedChange{Campaign: p.Campaign, Kind: p.Kind, Value: p.Value, At: p.UpdatedAt})
 		}
 	}
-	asOf := r.freshness(ctx, camps)
+	asOf, stalls, err := r.freshness(ctx, now, camps, ids, stats, intraday)
+	if err != nil {
+		return err
+	}
 	pol := r.opt.Policy
 	complete, missing := r.splitMissing(ctx, lines, camps)
 	snap := BuildSnapshot(SnapshotInput{
@@ -520,7 +527,7 @@ func (r *Runner) Pace(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("pace: engine: %w", err)
 	}
-	plan.Alerts = r.collapseStale(plan.Alerts, camps, lines)
+	plan.Alerts = r.collapseStale(plan.Alerts, camps, stalls)
 	for _, m := range missing {
 		for _, l := range m.lines {
 			plan.Lines = append(plan.Lines, pacing.LineStatus{ID: l, Status: pacing.StatusHeld})
@@ -629,18 +636,7 @@ func (r *Runner) intraday(ctx context.Context, now time.Time, camps []adpacer.Ca
 			covered[s.Campaign] = append(covered[s.Campaign], s)
 		}
 	}
-	dayStart := func(id adpacer.CampaignID, day string) (time.Time, bool) {
-		zn := id.Platform().PlatformDayZone()
-		if zn == "" {
-			zn = zone[id]
-		}
-		loc, err := z.load(zn)
-		if err != nil {
-			return time.Time{}, false
-		}
-		t, err := time.ParseInLocation(time.DateOnly, day, loc)
-		return t, err == nil
-	}
+	dayStart := dayStartOf(z, func(id adpacer.CampaignID) string { return zone[id] })
 	isCovered := func(id adpacer.CampaignID, start time.Time) bool {
 		end := start.AddDate(0, 0, 1)
 		for _, s := range covered[id] {
@@ -654,9 +650,11 @@ func (r *Runner) intraday(ctx context.Context, now time.Time, camps []adpacer.Ca
 }
 
 // freshness is each campaign's data age: the last successful pull of the
-// instance that owns it; an open breaker makes it stale at once.
-func (r *Runner) freshness(ctx context.Context, camps []adpacer.Campaign) map[adpacer.CampaignID]time.Time {
-	now := r.opt.Now()
+// instance that owns it, an open breaker making it stale at once; and when
+// the source's reports stopped advancing although it answers (detectStall),
+// the frontier of its data plus the platform's usual lag. It returns the
+// stalled sources' verdicts for the stale-data card.
+func (r *Runner) freshness(ctx context.Context, now time.Time, camps []adpacer.Campaign, ids []adpacer.CampaignID, stats, intraday []adpacer.Stat) (map[adpacer.CampaignID]time.Time, map[string]stallVerdict, error) {
 	asOf := map[adpacer.CampaignID]time.Time{}
 	pulled := map[string]time.Time{}
 	for _, a := range r.opt.Ads {
@@ -669,21 +667,90 @@ func (r *Runner) freshness(ctx context.Context, camps []adpacer.Campaign) map[ad
 			t = time.Unix(0, 0).UTC()
 		}
 		pulled[a.ID] = t
+	}
+	bySource := map[string][]adpacer.Campaign{}
+	for _, c := range camps {
+		if inst, ok := r.route(c); ok {
+			bySource[inst.ID] = append(bySource[inst.ID], c)
+		}
+	}
+	// Yesterday's intervals are read once, and only if a frontier is late.
+	var earlier []adpacer.Stat
+	var earlierErr error
+	read := false
+	yesterday := func() ([]adpacer.Stat, error) {
+		if !read {
+			earlier, earlierErr = r.yesterdayIntervals(ctx, now, camps, ids)
+			read = true
+		}
+		return earlier, earlierErr
+	}
+	z := zones{}
+	stalls := map[string]stallVerdict{}
+	for _, a := range r.opt.Ads {
+		src := bySource[a.ID]
+		t := pulled[a.ID]
+		if a.StallShare > 0 && len(src) > 0 && !t.IsZero() {
+			in := stallCheck{now: now, maxAge: time.Duration(r.opt.Policy.MaxDataAge), lag: time.Duration(r.opt.Policy.ReportingLag[a.Platform]),
+				share: a.StallShare, camps: src, dayStart: map[adpacer.CampaignID]time.Time{},
+				rows: [][]adpacer.Stat{stats, intraday}, earlier: yesterday}
+			for _, c := range src {
+				in.dayStart[c.ID] = platformDayStart(z, c.ID.Platform(), c.TimeZone, now)
+			}
+			v, err := detectStall(in)
+			if err != nil {
+				return nil, nil, err
+			}
+			if v.stalled {
+				stalls[a.ID] = v
+				if f := v.frontier.Add(in.lag); f.Before(t) {
+					t = f
+				}
+			}
+		}
 		if !t.IsZero() {
 			r.m.sourceAge.WithLabelValues(a.ID).Set(now.Sub(t).Seconds())
 		}
-	}
-	for _, c := range camps {
-		if inst, ok := r.route(c); ok {
-			asOf[c.ID] = pulled[inst.ID]
+		for _, c := range src {
+			asOf[c.ID] = t
 		}
 	}
-	return asOf
+	return asOf, stalls, nil
+}
+
+// yesterdayIntervals are the intervals between the TODAY totals of each
+// campaign's previous platform day: a closed-day row has replaced them in
+// the engine's input, but they tell in which hours yesterday's spend fell.
+func (r *Runner) yesterdayIntervals(ctx context.Context, now time.Time, camps []adpacer.Campaign, ids []adpacer.CampaignID) ([]adpacer.Stat, error) {
+	z := zones{}
+	platform := map[adpacer.CampaignID]adpacer.Campaign{}
+	for _, c := range camps {
+		platform[c.ID] = c
+	}
+	days := map[string]bool{}
+	for _, id := range ids {
+		c, ok := platform[id]
+		if !ok {
+			continue
+		}
+		days[platformDayStart(z, id.Platform(), c.TimeZone, now).AddDate(0, 0, -1).Format(time.DateOnly)] = true
+	}
+	var snaps []adpacer.SpendSnapshot
+	for d := range days {
+		s, err := r.opt.Store.SpendSnapshots(ctx, ids, d)
+		if err != nil {
+			return nil, fmt.Errorf("pace: spend snapshots %s: %w", d, err)
+		}
+		snaps = append(snaps, s...)
+	}
+	dayStart := dayStartOf(z, func(id adpacer.CampaignID) string { return platform[id].TimeZone })
+	return DeriveIntraday(snaps, dayStart, func(adpacer.CampaignID, time.Time) bool { return false }), nil
 }
 
 // collapseStale replaces the engine's per-campaign stale-data alerts with one
-// alert per source, so an outage is one card that says why.
-func (r *Runner) collapseStale(alerts []pacing.Alert, camps []adpacer.Campaign, lines []pacing.Line) []pacing.Alert {
+// alert per source, so an outage is one card that says why; a source whose
+// reports stalled (stalls) gets that reason and its own fix.
+func (r *Runner) collapseStale(alerts []pacing.Alert, camps []adpacer.Campaign, stalls map[string]stallVerdict) []pacing.Alert {
 	byID := map[adpacer.CampaignID]adpacer.Campaign{}
 	for _, c := range camps {
 		byID[c.ID] = c
@@ -732,8 +799,15 @@ func (r *Runner) collapseStale(alerts []pacing.Alert, camps []adpacer.Campaign, 
 		}
 		sort.Strings(ls)
 		sort.Strings(g.camps)
-		detail := fmt.Sprintf("Data from %s is older than the policy allows (%s), so adpacer holds every change to its campaigns rather than pace on old spend.\n\nHeld lines: %s\nHeld campaigns (%d): %s\n\nWhat to do: check the connector's errors in the logs and the source freshness panel; pacing resumes by itself when fresh data arrives.",
-			s, time.Duration(r.opt.Policy.MaxDataAge), strings.Join(ls, ", "), len(g.camps), truncateList(g.camps, 20))
+		why := fmt.Sprintf("Data from %s is older than the policy allows (%s)", s, time.Duration(r.opt.Policy.MaxDataAge))
+		fix := "What to do: check the connector's errors in the logs and the source freshness panel; pacing resumes by itself when fresh data arrives."
+		if v, ok := stalls[s]; ok {
+			why = fmt.Sprintf("%s answers, but its reports stopped advancing: the newest spend on record ends at %s UTC, while the same campaigns spent %s in those hours yesterday (%.0f%% of a day). Pacing on it would mean guessing the spend since then",
+				s, v.frontier.UTC().Format("2006-01-02 15:04"), adpacer.Micros(v.expected), 100*float64(v.expected)/float64(max(v.day, 1)))
+			fix = "What to do: check the platform's statistics in its own interface and its status page; if the campaigns are really not serving (stopped by moderation or the account), fix that there. Pacing resumes by itself when the reports move again."
+		}
+		detail := fmt.Sprintf("%s, so adpacer holds every change to its campaigns rather than pace on old spend.\n\nHeld lines: %s\nHeld campaigns (%d): %s\n\n%s",
+			why, strings.Join(ls, ", "), len(g.camps), truncateList(g.camps, 20), fix)
 		a := pacing.Alert{Key: "stale:" + s, Severity: adpacer.SeverityCritical, Kind: "stale_data",
 			Title:  fmt.Sprintf("Pacing held: data from %s is stale", s),
 			Detail: detail}

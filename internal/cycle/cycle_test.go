@@ -76,7 +76,7 @@ type world struct {
 
 // newWorld builds a Yandex fake with two campaigns whose daily budgets are
 // far below what their line needs, a SQLite store and a runner in mode.
-func newWorld(t *testing.T, mode cycle.Mode) *world {
+func newWorld(t *testing.T, mode cycle.Mode, opts ...func(*cycle.Options)) *world {
 	t.Helper()
 	w := &world{clock: yandexdirecttest.NewManualClock(t0), spend: yandexdirecttest.NewMemorySpend(), sink: &recordingSink{}}
 	w.fake = yandexdirecttest.New(yandexdirecttest.Options{Clock: w.clock, Spend: w.spend, ModerationDelay: time.Minute})
@@ -122,14 +122,18 @@ func newWorld(t *testing.T, mode cycle.Mode) *world {
 		t.Fatal(err)
 	}
 	w.reg = prometheus.NewRegistry()
-	r, err := cycle.New(cycle.Options{
+	o := cycle.Options{
 		Store: st, Now: w.clock.Now, Registerer: w.reg,
 		Lines:  func(time.Time) ([]pacing.Line, error) { return []pacing.Line{line}, nil },
 		Policy: pacing.DefaultPolicy(), Mode: mode,
 		Ads:   []cycle.AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: login, Source: client, Actuator: client}},
 		Sink:  w.sink,
 		Epoch: func() int64 { return epoch },
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	r, err := cycle.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,24 @@ func platformDayStart(z zones, p adpacer.Platform, accountZone string, now time.
 	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
 }
 
+// dayStartOf returns the start of a campaign's platform day given as
+// YYYY-MM-DD: Moscow for Yandex and VK, the account zone (accountZone)
+// for Google; false when the zone or the date cannot be read.
+func dayStartOf(z zones, accountZone func(adpacer.CampaignID) string) func(adpacer.CampaignID, string) (time.Time, bool) {
+	return func(id adpacer.CampaignID, day string) (time.Time, bool) {
+		zn := id.Platform().PlatformDayZone()
+		if zn == "" {
+			zn = accountZone(id)
+		}
+		loc, err := z.load(zn)
+		if err != nil {
+			return time.Time{}, false
+		}
+		t, err := time.ParseInLocation(time.DateOnly, day, loc)
+		return t, err == nil
+	}
+}
+
 // zones resolves IANA zone names once per use: time.LoadLocation opens and
 // parses the tzdata file on every call, and a cycle asks for the same few
 // zones for every campaign and every audit entry (it was 3% of the demo's

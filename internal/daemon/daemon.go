@@ -168,7 +168,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 			return nil, fmt.Errorf("connectors.yandex_direct %s: %w", y.ID, err)
 		}
 		copts.Ads = append(copts.Ads, cycle.AdInstance{ID: y.ID, Platform: adpacer.YandexDirect, Account: y.ClientLogin,
-			Source: c, Actuator: c, Breaker: breakerOf(y.ID)})
+			Source: c, Actuator: c, Breaker: breakerOf(y.ID), StallShare: stallShare(y.StallShare)})
 		clientAlerts = append(clientAlerts, c.Alerts)
 	}
 	// One operation allowance per Google Cloud project: every customer's
@@ -202,7 +202,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 			return nil, fmt.Errorf("connectors.google_ads %s: %w", g.ID, err)
 		}
 		copts.Ads = append(copts.Ads, cycle.AdInstance{ID: g.ID, Platform: adpacer.GoogleAds, Account: strings.ReplaceAll(g.CustomerID, "-", ""),
-			Source: c, Actuator: c, Breaker: breakerOf(g.ID)})
+			Source: c, Actuator: c, Breaker: breakerOf(g.ID), StallShare: stallShare(g.StallShare)})
 		// A revoked grant latches the client shut; only its alert tells a
 		// person, so it must reach the board like Yandex's.
 		clientAlerts = append(clientAlerts, c.Alerts)
@@ -555,4 +555,13 @@ func (d *Daemon) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("daemon: webhook-triggered apply did not stop: %w", ctx.Err())
 	}
+}
+
+// stallShare is a source's reporting-stall share (config.DefaultStallShare
+// when the config left it out).
+func stallShare(v *float64) float64 {
+	if v == nil {
+		return config.DefaultStallShare
+	}
+	return *v
 }
