@@ -69,7 +69,7 @@ func (a *app) runDaemon(ctx context.Context, cfg *config.Config) (err error) {
 		zap.String("version", a.build.Version), zap.String("revision", a.build.Revision),
 		zap.String("config", cfg.File()), zap.String("mode", cfg.Mode),
 		zap.String("store", cfg.Store.Driver),
-		zap.Int("yandex_direct", len(cs.YandexDirect)), zap.Int("google_ads", len(cs.GoogleAds)),
+		zap.Int("yandex_direct", len(cs.YandexDirect)), zap.Int("google_ads", len(cs.GoogleAds)), zap.Int("vk_ads", len(cs.VKAds)),
 		zap.Int("trello", len(cs.Trello)), zap.Int("everhour", len(cs.Everhour)),
 		zap.Int("budget_lines", len(cfg.Pacing.BudgetLines)))
 	// The whole effective config at debug level; secrets print redacted.

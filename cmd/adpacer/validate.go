@@ -24,8 +24,8 @@ never contacts an external API.`,
 				return err
 			}
 			cs := cfg.Connectors
-			fmt.Fprintf(a.stdout, "%s: OK (mode %s; connectors: %d yandex_direct, %d google_ads, %d trello, %d everhour; %d budget lines)\n",
-				cfg.File(), cfg.Mode, len(cs.YandexDirect), len(cs.GoogleAds), len(cs.Trello), len(cs.Everhour), len(cfg.Pacing.BudgetLines))
+			fmt.Fprintf(a.stdout, "%s: OK (mode %s; connectors: %d yandex_direct, %d google_ads, %d vk_ads, %d trello, %d everhour; %d budget lines)\n",
+				cfg.File(), cfg.Mode, len(cs.YandexDirect), len(cs.GoogleAds), len(cs.VKAds), len(cs.Trello), len(cs.Everhour), len(cfg.Pacing.BudgetLines))
 			return nil
 		},
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -558,4 +559,80 @@ func TestBudgetLinesFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pacing.budget_lines_file: ") || !strings.Contains(err.Error(), "row 2") {
 		t.Errorf("LoadAndValidate(unparsable csv) = %v, want the parser's row-numbered problem", err)
 	}
+}
+
+func TestVKAdsConfig(t *testing.T) {
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	os.Unsetenv("CREDENTIALS_DIRECTORY")
+	t.Run("defaults", func(t *testing.T) {
+		p := writeConfig(t, "connectors:\n  vk_ads:\n    - id: vk-bank\n      client_id: abc123\n      client_secret_file: client-secret\n      agency_client_name: bank@agency\n"+
+			"pacing:\n  budget_lines:\n    - {id: a, timezone: Europe/Moscow, budget: 1, currency: RUB, campaigns: [\"vk_ads:1\"]}\n")
+		cfg, err := LoadAndValidate(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := cfg.Connectors.VKAds[0]
+		checks := []struct {
+			name      string
+			got, want any
+		}{
+			{"base_url", v.BaseURL, "https://ads.vk.com"},
+			{"schedule", v.Schedule, "@every 10m"},
+			{"timeout", v.Timeout.D(), time.Minute},
+			{"stall_share", *v.StallShare, DefaultStallShare},
+			{"client_secret loaded", v.ClientSecret.Reveal(), "cs"},
+			{"agency_client_name", v.AgencyClientName, "bank@agency"},
+		}
+		for _, c := range checks {
+			if !cmp.Equal(c.got, c.want) {
+				t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+			}
+		}
+	})
+	t.Run("problems", func(t *testing.T) {
+		p := writeConfig(t, "connectors:\n  vk_ads:\n    - id: VK!\n      base_url: ads.vk.com\n      agency_client_name: \" bank\"\n      schedule: sometimes\n      timeout: -1s\n      stall_share: 2\n"+
+			"    - id: vk-two\n      client_id: abc\n      client_secret_file: no-such-file\n")
+		want := []string{
+			`line 3: connectors.vk_ads[0].id: "VK!" is not a valid id: use lowercase letters, digits, - and _ (at most 63)`,
+			`line 4: connectors.vk_ads[0].base_url: "ads.vk.com" is not an http(s) URL: use e.g. https://api.example.com`,
+			`line 3: connectors.vk_ads[0].client_id: is empty: copy the client_id of the API access from VK Ads (Settings, API access)`,
+			`line 3: connectors.vk_ads[0].client_secret_file: is required: point it at a file holding the secret (or set client_secret_env to an environment variable name)`,
+			`line 5: connectors.vk_ads[0].agency_client_name: " bank" has leading or trailing spaces: write the client's login exactly`,
+			`line 6: connectors.vk_ads[0].schedule: invalid cron spec "sometimes" (expected exactly 5 fields, found 1: [sometimes]): use five fields (minute hour day month weekday) such as "*/15 * * * *", or a descriptor such as "@every 15m" or "@hourly"`,
+			`line 7: connectors.vk_ads[0].timeout: must be a positive duration such as 30s or 5m`,
+			`line 8: connectors.vk_ads[0].stall_share: 2 is out of range: use a share of a day's spend from 0 (no stall check) to 1, e.g. 0.05`,
+			`line 11: connectors.vk_ads[1].client_secret_file: file @DIR@/no-such-file does not exist: create it or fix the path (relative paths are resolved against $CREDENTIALS_DIRECTORY when set, else against the config file's directory)`,
+		}
+		for i := range want {
+			want[i] = strings.ReplaceAll(want[i], "@DIR@", filepath.Dir(p))
+		}
+		if diff := cmp.Diff(want, problems(t, p)); diff != "" {
+			t.Errorf("problems mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("inline secret refused", func(t *testing.T) {
+		p := writeConfig(t, "connectors:\n  vk_ads:\n    - id: vk\n      client_id: abc\n      client_secret: CANARY-vk-secret\n")
+		got := problems(t, p)
+		want := []string{`line 5: connectors.vk_ads[0].client_secret: inline secret values are not allowed: put the value in a file and set the matching *_file key (or name an environment variable in *_env)`}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("problems mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("secret never printed", func(t *testing.T) {
+		p := writeConfig(t, "connectors:\n  vk_ads:\n    - id: vk\n      client_id: abc\n      client_secret_file: vk-secret\n")
+		if err := writeFile(p, "vk-secret", "vk-CANARY-secret\n"); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := LoadAndValidate(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Connectors.VKAds[0].ClientSecret.Reveal() != "vk-CANARY-secret" {
+			t.Fatalf("secret not loaded")
+		}
+		out := fmt.Sprintf("%v %+v %#v", cfg.Connectors.VKAds[0], cfg.Connectors.VKAds[0], cfg.Connectors.VKAds[0].ClientSecret)
+		if !strings.Contains(out, Redacted) || strings.Contains(out, "CANARY") {
+			t.Errorf("rendering %s", out)
+		}
+	})
 }

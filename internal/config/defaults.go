@@ -22,6 +22,8 @@ const (
 	DefaultGoogleAPIVersion = "v26" // newest version named in docs/api-notes §2.1
 	DefaultGoogleTokenURL   = "https://oauth2.googleapis.com/token"
 
+	DefaultVKBaseURL = "https://ads.vk.com"
+
 	DefaultTrelloBaseURL   = "https://api.trello.com/1"
 	DefaultEverhourBaseURL = "https://api.everhour.com"
 )
@@ -123,6 +125,19 @@ func (c *Config) fillDefaults() {
 		g.StallShare = defaultStallShare(g.StallShare)
 		g.CustomerID = normaliseCustomerID(g.CustomerID)
 		g.LoginCustomerID = normaliseCustomerID(g.LoginCustomerID)
+	}
+	for i := range c.Connectors.VKAds {
+		v := &c.Connectors.VKAds[i]
+		if v.BaseURL == "" {
+			v.BaseURL = DefaultVKBaseURL
+		}
+		if v.Schedule == "" {
+			v.Schedule = "@every 10m"
+		}
+		if v.Timeout == 0 {
+			v.Timeout = Duration(time.Minute)
+		}
+		v.StallShare = defaultStallShare(v.StallShare)
 	}
 	for i := range c.Connectors.Trello {
 		t := &c.Connectors.Trello[i]

@@ -188,6 +188,7 @@ type Job struct {
 type Connectors struct {
 	YandexDirect []YandexDirect `yaml:"yandex_direct"`
 	GoogleAds    []GoogleAds    `yaml:"google_ads"`
+	VKAds        []VKAds        `yaml:"vk_ads"`
 	Trello       []Trello       `yaml:"trello"`
 	Everhour     []Everhour     `yaml:"everhour"`
 }
@@ -262,6 +263,28 @@ type GoogleAds struct {
 // token lives.
 func (g GoogleAds) DeveloperTokenSource() SecretSource {
 	return SecretSource{File: g.DeveloperTokenFile, Env: g.DeveloperTokenEnv}
+}
+
+// VKAds is one VK Ads account, or one client of an agency account. Tokens
+// come from the client credentials grant and are persisted in the store.
+type VKAds struct {
+	ID               string `yaml:"id"`
+	BaseURL          string `yaml:"base_url"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecret     Secret `yaml:"client_secret,omitempty"`
+	ClientSecretFile string `yaml:"client_secret_file,omitempty"`
+	ClientSecretEnv  string `yaml:"client_secret_env,omitempty"`
+	// AgencyClientName: when the API access belongs to an agency, the
+	// client account (its login) whose ad plans this instance paces.
+	AgencyClientName string   `yaml:"agency_client_name,omitempty"`
+	Schedule         string   `yaml:"schedule"`
+	Timeout          Duration `yaml:"timeout"`
+	StallShare       *float64 `yaml:"stall_share,omitempty"`
+}
+
+// ClientSecretSource says where the VK Ads client secret lives.
+func (v VKAds) ClientSecretSource() SecretSource {
+	return SecretSource{File: v.ClientSecretFile, Env: v.ClientSecretEnv}
 }
 
 // Trello is one Trello member's API access plus the alert board setup.

@@ -326,6 +326,22 @@ func (v *validator) connectors() {
 		v.positive(p+".timeout", g.Timeout)
 		v.stallShare(p+".stall_share", g.StallShare)
 	}
+	for i := range cs.VKAds {
+		x := &cs.VKAds[i]
+		p := fmt.Sprintf("connectors.vk_ads[%d]", i)
+		id(p, x.ID)
+		v.baseURL(p+".base_url", x.BaseURL)
+		if strings.TrimSpace(x.ClientID) == "" {
+			v.add(p+".client_id", "is empty: copy the client_id of the API access from VK Ads (Settings, API access)")
+		}
+		v.secret(p+".client_secret", x.ClientSecretSource(), true, &x.ClientSecret)
+		if x.AgencyClientName != strings.TrimSpace(x.AgencyClientName) {
+			v.add(p+".agency_client_name", "%q has leading or trailing spaces: write the client's login exactly", x.AgencyClientName)
+		}
+		v.schedule(p+".schedule", x.Schedule)
+		v.positive(p+".timeout", x.Timeout)
+		v.stallShare(p+".stall_share", x.StallShare)
+	}
 	for i := range cs.Trello {
 		t := &cs.Trello[i]
 		p := fmt.Sprintf("connectors.trello[%d]", i)
@@ -529,6 +545,9 @@ func (v *validator) pacing(opts ValidateOptions) {
 	}
 	if len(v.c.Connectors.GoogleAds) > 0 {
 		lc.platforms[adpacer.GoogleAds] = true
+	}
+	if len(v.c.Connectors.VKAds) > 0 {
+		lc.platforms[adpacer.VKAds] = true
 	}
 	for i := range pc.BudgetLines {
 		l := &pc.BudgetLines[i]

@@ -22,6 +22,7 @@ import (
 	"github.com/adpacer/adpacer/connectors/everhour"
 	"github.com/adpacer/adpacer/connectors/googleads"
 	"github.com/adpacer/adpacer/connectors/trello"
+	"github.com/adpacer/adpacer/connectors/vkads"
 	"github.com/adpacer/adpacer/connectors/yandexdirect"
 	"github.com/adpacer/adpacer/internal/config"
 	"github.com/adpacer/adpacer/internal/cycle"
@@ -206,6 +207,19 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		// A revoked grant latches the client shut; only its alert tells a
 		// person, so it must reach the board like Yandex's.
 		clientAlerts = append(clientAlerts, c.Alerts)
+	}
+	for _, x := range cfg.Connectors.VKAds {
+		c, err := vkads.New(vkads.Config{ID: x.ID, BaseURL: x.BaseURL, ClientID: x.ClientID, ClientSecret: x.ClientSecret.Reveal(),
+			AgencyClientName: x.AgencyClientName, Timeout: x.Timeout.D()},
+			// The store keeps the token across restarts: VK allows five
+			// live tokens per client and user.
+			vkads.Options{Registerer: o.Registry, HTTPMetrics: httpm, Logger: o.Logger.Named("vk_ads"), Transport: o.Transport,
+				Clock: o.Clock, Tokens: o.Store, TokenExpiry: expiry})
+		if err != nil {
+			return nil, fmt.Errorf("connectors.vk_ads %s: %w", x.ID, err)
+		}
+		copts.Ads = append(copts.Ads, cycle.AdInstance{ID: x.ID, Platform: adpacer.VKAds, Account: c.Account(),
+			Source: c, Actuator: c, Breaker: breakerOf(x.ID), StallShare: stallShare(x.StallShare)})
 	}
 	for _, t := range cfg.Connectors.Trello {
 		c, err := trello.New(trello.Config{Key: t.Key.Reveal(), Token: t.Token.Reveal(), BaseURL: t.BaseURL, Timeout: t.Timeout.D(),

@@ -24,6 +24,11 @@ func (d *Daemon) buildJobs() ([]schedule.Job, error) {
 		jobs = append(jobs, schedule.Job{Name: "pull_" + id, Schedule: g.Schedule, Timeout: g.Timeout.D() * 10,
 			Run: func(ctx context.Context) error { return d.Runner.PullAds(ctx, id) }})
 	}
+	for _, v := range cfg.Connectors.VKAds {
+		id := v.ID
+		jobs = append(jobs, schedule.Job{Name: "pull_" + id, Schedule: v.Schedule, Timeout: v.Timeout.D() * 10,
+			Run: func(ctx context.Context) error { return d.Runner.PullAds(ctx, id) }})
+	}
 	for _, t := range cfg.Connectors.Trello {
 		if len(t.Boards) == 0 {
 			continue
@@ -75,6 +80,9 @@ func (d *Daemon) AdSourceIDs() []string {
 	}
 	for _, g := range d.cfg.Connectors.GoogleAds {
 		ids = append(ids, g.ID)
+	}
+	for _, v := range d.cfg.Connectors.VKAds {
+		ids = append(ids, v.ID)
 	}
 	return ids
 }
