@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -205,7 +206,7 @@ func (c *Client) Apply(ctx context.Context, actions []adpacer.Action, opts pacin
 		it.actions = append(it.actions, i)
 	}
 	calls := 0
-	for _, ch := range chunk(items, MaxBatch) {
+	for ch := range slices.Chunk(items, MaxBatch) {
 		calls += c.send(ctx, actions, ch, results)
 	}
 	c.log.Debug("vk ads apply", zap.Int("actions", len(actions)), zap.Int("items", len(items)),

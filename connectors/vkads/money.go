@@ -56,6 +56,19 @@ func FormatRubles(m adpacer.Micros) string {
 }
 
 // jsonScalar returns the text of a JSON string or number.
+// optionalScalar is jsonScalar for a field that may be absent or null
+// (present false then).
+func optionalScalar(field string, raw json.RawMessage) (s string, present bool, err error) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || string(t) == "null" {
+		return "", false, nil
+	}
+	if s, err = jsonScalar(t); err != nil {
+		return "", true, fmt.Errorf("%s: %v", field, err)
+	}
+	return s, true, nil
+}
+
 func jsonScalar(raw json.RawMessage) (string, error) {
 	t := bytes.TrimSpace(raw)
 	switch {
@@ -79,13 +92,9 @@ func jsonScalar(raw json.RawMessage) (string, error) {
 
 // parseCount reads a non-negative integer given as a JSON number or string.
 func parseCount(field string, raw json.RawMessage) (int64, error) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
-		return 0, nil
-	}
-	s, err := jsonScalar(t)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %v", field, err)
+	s, present, err := optionalScalar(field, raw)
+	if err != nil || !present {
+		return 0, err
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
@@ -97,13 +106,9 @@ func parseCount(field string, raw json.RawMessage) (int64, error) {
 // parseGoals reads conversions: a count, but tolerated as a decimal (the
 // notes do not pin the type) since adpacer keeps conversions as float64.
 func parseGoals(field string, raw json.RawMessage) (float64, error) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
-		return 0, nil
-	}
-	s, err := jsonScalar(t)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %v", field, err)
+	s, present, err := optionalScalar(field, raw)
+	if err != nil || !present {
+		return 0, err
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f < 0 || f != f {

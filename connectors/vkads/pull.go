@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,22 +141,10 @@ func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpace
 	if now.IsZero() {
 		now = c.clock.Now()
 	}
-	msk := now.In(c.moscow)
-	today := time.Date(msk.Year(), msk.Month(), msk.Day(), 0, 0, 0, 0, c.moscow)
-	from := today.AddDate(0, 0, -c.cfg.RestatementDays)
-	if req.StatsFrom != "" {
-		f, err := time.ParseInLocation(time.DateOnly, req.StatsFrom, c.moscow)
-		if err != nil {
-			return b, fmt.Errorf("vk ads %s: pull: StatsFrom %q must be a date YYYY-MM-DD", c.cfg.ID, req.StatsFrom)
-		}
-		from = f
-	}
-	if from.After(today) {
-		from = today
-	}
-	if oldest := today.AddDate(0, 0, -c.cfg.MaxStatsDays); from.Before(oldest) {
-		return b, fmt.Errorf("vk ads %s: pull: StatsFrom %s is more than %d days back (VK keeps statistics that long); use %s or later",
-			c.cfg.ID, from.Format(time.DateOnly), c.cfg.MaxStatsDays, oldest.Format(time.DateOnly))
+	// VK keeps statistics MaxStatsDays back.
+	today, from, err := req.Days(now, c.moscow, c.cfg.RestatementDays, func(t time.Time) time.Time { return t.AddDate(0, 0, -c.cfg.MaxStatsDays) })
+	if err != nil {
+		return b, fmt.Errorf("vk ads %s: pull: %w", c.cfg.ID, err)
 	}
 	plans, err := c.listPlans(ctx)
 	if err != nil {
@@ -213,7 +202,7 @@ type apiBase struct {
 func (c *Client) statistics(ctx context.Context, ids []int64, from, to time.Time) (map[rowKey]statRow, error) {
 	out := map[rowKey]statRow{}
 	lo, hi := from.Format(time.DateOnly), to.Format(time.DateOnly)
-	for _, ch := range chunk(ids, MaxBatch) {
+	for ch := range slices.Chunk(ids, MaxBatch) {
 		want := map[int64]bool{}
 		strs := make([]string, len(ch))
 		for i, id := range ch {
@@ -275,16 +264,4 @@ func decodeRow(b apiBase) (statRow, error) {
 		}
 	}
 	return r, nil
-}
-
-func chunk[T any](v []T, n int) [][]T {
-	var out [][]T
-	for len(v) > n {
-		out = append(out, v[:n])
-		v = v[n:]
-	}
-	if len(v) > 0 {
-		out = append(out, v)
-	}
-	return out
 }

@@ -146,7 +146,7 @@ func TestPullDefaultsAndBadRequests(t *testing.T) {
 		t.Errorf("bad StatsFrom: %v", err)
 	}
 	_, err = c.Pull(context.Background(), connectors.AdPullRequest{Now: t0, StatsFrom: "2025-01-01"})
-	if err == nil || !strings.Contains(err.Error(), "366 days") {
+	if err == nil || !strings.Contains(err.Error(), "use 2025-11-30 or later") { // 366 days back
 		t.Errorf("StatsFrom too old: %v", err)
 	}
 }

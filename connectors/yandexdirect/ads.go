@@ -2,6 +2,7 @@ package yandexdirect
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -105,10 +106,10 @@ func (c *Client) pullAds(ctx context.Context, live []int64, now time.Time) ([]ad
 		}
 	}
 	var sels []map[string]any
-	for _, ch := range chunk(byID, adIDsPerCall) {
+	for ch := range slices.Chunk(byID, adIDsPerCall) {
 		sels = append(sels, map[string]any{"Ids": ch, "States": servingStates})
 	}
-	for _, ch := range chunk(discover, adCampaignsPerCall) {
+	for ch := range slices.Chunk(discover, adCampaignsPerCall) {
 		sels = append(sels, map[string]any{"CampaignIds": ch, "States": servingStates})
 	}
 	raw, err := c.getAds(ctx, sels)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/adpacer/adpacer"
@@ -94,7 +95,7 @@ type campaignBid struct {
 func (c *Client) campaignBids(ctx context.Context, ids []int64) (map[int64]campaignBid, error) {
 	out := map[int64]campaignBid{}
 	seen := map[int64]bool{}
-	for _, ch := range chunk(ids, bidReadPerCall) {
+	for ch := range slices.Chunk(ids, bidReadPerCall) {
 		offset := int64(0)
 		for {
 			params := map[string]any{
@@ -317,17 +318,17 @@ func (c *Client) Apply(ctx context.Context, actions []adpacer.Action, opts pacin
 		version string
 		items   []pending
 	}{{v5, budgetV5}, {v501, budgetV501}} {
-		for _, ch := range chunk(group.items, updatePerCall) {
+		for ch := range slices.Chunk(group.items, updatePerCall) {
 			c.sendBudgets(ctx, group.version, ch, day, results)
 		}
 	}
-	for _, ch := range chunk(bidSet, bidsPerCall) {
+	for ch := range slices.Chunk(bidSet, bidsPerCall) {
 		c.sendBids(ctx, ch, results)
 	}
-	for _, ch := range chunk(suspend, statePerCall) {
+	for ch := range slices.Chunk(suspend, statePerCall) {
 		c.sendState(ctx, "suspend", ch, results)
 	}
-	for _, ch := range chunk(resume, statePerCall) {
+	for ch := range slices.Chunk(resume, statePerCall) {
 		c.sendState(ctx, "resume", ch, results)
 	}
 	return results, nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ func (c *Client) getCampaigns(ctx context.Context, ids []int64) ([]apiCampaign, 
 	var out []apiCampaign
 	chunks := [][]int64{nil}
 	if len(ids) > 0 {
-		chunks = chunk(ids, pageLimit)
+		chunks = slices.Collect(slices.Chunk(ids, pageLimit))
 	}
 	for _, ch := range chunks {
 		sel := map[string]any{}
@@ -104,18 +105,6 @@ func (c *Client) getCampaigns(ctx context.Context, ids []int64) ([]apiCampaign, 
 		}
 	}
 	return out, nil
-}
-
-func chunk[T any](v []T, n int) [][]T {
-	var out [][]T
-	for len(v) > n {
-		out = append(out, v[:n])
-		v = v[n:]
-	}
-	if len(v) > 0 {
-		out = append(out, v)
-	}
-	return out
 }
 
 // mapState maps Yandex State/Status to adpacer's serving state. OFF means
@@ -173,19 +162,10 @@ func (c *Client) Pull(ctx context.Context, req connectors.AdPullRequest) (adpace
 	if now.IsZero() {
 		now = c.clock.Now()
 	}
-	today := now.In(c.zone)
-	todayDay := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, c.zone)
-	from := todayDay.AddDate(0, 0, -c.cfg.RestatementDays)
-	if req.StatsFrom != "" {
-		f, err := time.ParseInLocation("2006-01-02", req.StatsFrom, c.zone)
-		if err != nil {
-			return b, fmt.Errorf("yandexdirect %s: pull: StatsFrom %q must be YYYY-MM-DD", c.cfg.ID, req.StatsFrom)
-		}
-		from = f
-	}
-	if oldest := todayDay.AddDate(-3, 0, 0); from.Before(oldest) {
-		return b, fmt.Errorf("yandexdirect %s: pull: StatsFrom %s is older than the 3 years Reports keeps; use a date after %s",
-			c.cfg.ID, req.StatsFrom, oldest.Format("2006-01-02"))
+	// Reports keeps three years of statistics.
+	todayDay, from, err := req.Days(now, c.zone, c.cfg.RestatementDays, func(t time.Time) time.Time { return t.AddDate(-3, 0, 0) })
+	if err != nil {
+		return b, fmt.Errorf("yandexdirect %s: pull: %w", c.cfg.ID, err)
 	}
 
 	raw, err := c.getCampaigns(ctx, nil)

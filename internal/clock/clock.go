@@ -11,6 +11,18 @@ import (
 	"time"
 )
 
+// Clock is what a fake reads time from: *Manual in tests and the demo,
+// System otherwise.
+type Clock interface {
+	Now() time.Time
+}
+
+// System is the wall clock.
+type System struct{}
+
+// Now returns the wall-clock time.
+func (System) Now() time.Time { return time.Now() }
+
 // Manual is a settable clock, safe for concurrent use.
 type Manual struct {
 	mu sync.Mutex

@@ -10,13 +10,7 @@ import (
 // httpx.Clock, so a test can hand the same clock to the client and the fake:
 // a client sleeping to the next rate-limit window moves the fake's windows
 // forward without costing wall time).
-type Clock interface {
-	Now() time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
+type Clock = clock.Clock
 
 // ManualClock is a test clock shared by every fake (internal/clock).
 type ManualClock = clock.Manual

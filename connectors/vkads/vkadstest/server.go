@@ -19,12 +19,14 @@ package vkadstest
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/adpacer/adpacer/internal/clock"
+	"github.com/adpacer/adpacer/internal/fakehttp"
 )
 
 // Error codes the fake answers with inside {"error":{"code","message"}}.
@@ -161,8 +163,8 @@ type rateState struct {
 
 // Server is the fake. Create it with New; it is safe for concurrent use.
 type Server struct {
-	srv  *httptest.Server
-	opts Options
+	fakehttp.Listener // URL, Close
+	opts              Options
 
 	mu       sync.Mutex
 	clock    Clock
@@ -174,7 +176,7 @@ type Server struct {
 	byRefr   map[string]*grant
 	nextID   int64
 	seq      int64
-	calls    map[string]int
+	calls    fakehttp.Calls
 	failNext []failure
 	onWrite  []func(WriteEvent)
 }
@@ -182,7 +184,7 @@ type Server struct {
 // New starts a fake on a loopback httptest server. Close it when done.
 func New(opts Options) *Server {
 	s := newServer(opts)
-	s.srv = httptest.NewServer(s)
+	s.Serve(s)
 	return s
 }
 
@@ -192,7 +194,7 @@ func NewUnstarted(opts Options) *Server { return newServer(opts) }
 
 func newServer(opts Options) *Server {
 	if opts.Clock == nil {
-		opts.Clock = systemClock{}
+		opts.Clock = clock.System{}
 	}
 	if opts.Spend == nil {
 		opts.Spend = NewMemorySpend()
@@ -234,17 +236,7 @@ func newServer(opts Options) *Server {
 		opts: opts, clock: opts.Clock, spend: opts.Spend,
 		apps: map[string]*app{}, accounts: map[string]*account{}, plans: map[int64]*AdPlan{},
 		byAccess: map[string]*grant{}, byRefr: map[string]*grant{},
-		nextID: 1000, calls: map[string]int{},
-	}
-}
-
-// URL is the base URL to give the client (no path).
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close stops the listener.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
+		nextID: 1000,
 	}
 }
 
@@ -371,22 +363,14 @@ const (
 // Calls returns how many requests reached a route (RouteToken counts every
 // token request; API routes count requests past authentication and the
 // rate limit, whatever their outcome).
-func (s *Server) Calls(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[route]
-}
+func (s *Server) Calls(route string) int { return s.calls.Of(route) }
 
 // MutatingCalls counts mass_action requests past authentication and the
 // rate limit, accepted or not: a "do nothing" test asserts it stays 0.
 func (s *Server) MutatingCalls() int { return s.Calls(RouteMassAction) }
 
 // ResetCalls zeroes the counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-}
+func (s *Server) ResetCalls() { s.calls.Reset() }
 
 // RateRemaining is what a user has left in the current windows.
 type RateRemaining struct{ RPS, Hourly, Daily int64 }
@@ -563,7 +547,7 @@ func (s *Server) serveAPI(h http.Header, r *http.Request, rt route) reply {
 		a.rate.usedDay++
 	}
 	s.rateHeaders(h, a)
-	s.calls[rt.name]++
+	s.calls.Add(rt.name)
 	for i, f := range s.failNext {
 		if f.route == "" || f.route == rt.name {
 			s.failNext = append(s.failNext[:i:i], s.failNext[i+1:]...)

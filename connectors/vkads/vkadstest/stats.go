@@ -110,11 +110,11 @@ func (s *Server) statistics(r *http.Request, a *account, now time.Time) reply {
 		for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
 			day := d.Format(time.DateOnly)
 			sp := s.spend.PlanSpend(id, day, now)
-			sum.add(sp)
+			sum = sum.Add(sp)
 			it.Rows = append(it.Rows, row{Date: day, Base: toBase(sp)})
 		}
 		it.Total.Base = toBase(sum)
-		all.add(sum)
+		all = all.Add(sum)
 		items = append(items, it)
 	}
 	return reply{status: http.StatusOK, body: map[string]any{"items": items, "total": total{Base: toBase(all)}}}

@@ -29,7 +29,7 @@ func oauthErr(w http.ResponseWriter, status int, code, desc string) {
 // are per user, and these requests have none to count against [INF].
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.calls[RouteToken]++
+	s.calls.Add(RouteToken)
 	s.mu.Unlock()
 	if r.Method != http.MethodPost {
 		oauthErr(w, http.StatusMethodNotAllowed, OAuthInvalidRequest, "POST required")

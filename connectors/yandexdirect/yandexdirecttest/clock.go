@@ -9,13 +9,7 @@ import (
 // Clock is the fake's time source. *ManualClock implements it (and also
 // httpx.Clock, so a test can hand the same clock to the client and the fake
 // and have back-off sleeps move the fake's points refill forward).
-type Clock interface {
-	Now() time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
+type Clock = clock.Clock
 
 // ManualClock is a test clock: Now is fixed until Advance, Set or Sleep
 // moves it. Sleep advances the clock instead of blocking, so an hour of

@@ -102,7 +102,7 @@ func (s *Server) serveReports(w http.ResponseWriter, r *http.Request, body []byt
 		reportError(w, http.StatusBadRequest, reqID, *aerr)
 		return
 	}
-	s.calls["reports.get"]++
+	s.calls.Add("reports.get")
 	now := s.clock.Now()
 	// 20 requests per 10 seconds per advertiser.
 	keep := adv.reportLog[:0]
@@ -465,7 +465,7 @@ func (s *Server) reportRows(login string, p *reportParams, from, to, now time.Ti
 					rows = append(rows, reportRow{date: day, campaign: c, spend: sp, goals: len(p.Goals) > 0})
 				}
 			} else {
-				total.add(sp)
+				total = total.Add(sp)
 			}
 		}
 		if !byDate && !total.zero() {

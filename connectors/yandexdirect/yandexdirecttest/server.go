@@ -17,12 +17,14 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/adpacer/adpacer/internal/clock"
+	"github.com/adpacer/adpacer/internal/fakehttp"
 )
 
 // moscow is Moscow time. Russia has had no daylight saving since 2014, so a
@@ -260,8 +262,8 @@ type principal struct {
 
 // Server is the fake. Create it with New; it is safe for concurrent use.
 type Server struct {
-	srv  *httptest.Server
-	opts Options
+	fakehttp.Listener // URL, Close
+	opts              Options
 
 	mu         sync.Mutex
 	clock      Clock
@@ -277,7 +279,7 @@ type Server struct {
 	modOrder   []int64 // bid modifier ids in creation order
 	nextID     int64
 	edits      map[editKey]int
-	calls      map[string]int
+	calls      fakehttp.Calls
 	faults     Faults
 	rnd        *rand.Rand
 	failNext   []int
@@ -305,7 +307,7 @@ type editKey struct {
 // New starts a fake on a loopback httptest server. Close it when done.
 func New(opts Options) *Server {
 	s := newServer(opts)
-	s.srv = httptest.NewServer(s)
+	s.Serve(s)
 	return s
 }
 
@@ -315,7 +317,7 @@ func NewUnstarted(opts Options) *Server { return newServer(opts) }
 
 func newServer(opts Options) *Server {
 	if opts.Clock == nil {
-		opts.Clock = systemClock{}
+		opts.Clock = clock.System{}
 	}
 	if opts.DailyUnits <= 0 {
 		opts.DailyUnits = 64000
@@ -371,7 +373,6 @@ func newServer(opts Options) *Server {
 		modifiers:     map[int64]*BidModifier{},
 		nextID:        100000,
 		edits:         map[editKey]int{},
-		calls:         map[string]int{},
 		rnd:           rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		failReport:    map[string]bool{},
 		grants:        map[string]*grant{},
@@ -379,16 +380,6 @@ func newServer(opts Options) *Server {
 		revokedTokens: map[string]bool{},
 		tokenUses:     map[string]int{},
 		costs:         costs,
-	}
-}
-
-// URL is the base URL to give the client (no path).
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close stops the listener.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
 	}
 }
 
@@ -565,29 +556,13 @@ func (s *Server) SetSpendSource(src SpendSource) {
 // Calls returns how many requests reached service.method (e.g.
 // "campaigns.get", "reports.get") after authentication, whatever their
 // outcome.
-func (s *Server) Calls(key string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[key]
-}
+func (s *Server) Calls(key string) int { return s.calls.Of(key) }
 
 // CallCounts returns a copy of all per-method counters.
-func (s *Server) CallCounts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
+func (s *Server) CallCounts() map[string]int { return s.calls.All() }
 
 // ResetCalls zeroes the per-method counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-}
+func (s *Server) ResetCalls() { s.calls.Reset() }
 
 // mutating lists the methods that change state.
 var mutating = map[string]bool{
@@ -597,10 +572,8 @@ var mutating = map[string]bool{
 
 // MutatingCalls counts requests to methods that change state.
 func (s *Server) MutatingCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for k, v := range s.calls {
+	for k, v := range s.calls.All() {
 		if _, m, ok := strings.Cut(k, "."); ok && mutating[m] {
 			n += v
 		}
@@ -924,7 +897,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, version, servi
 	}
 	method := *env.Method
 	key := service + "." + method
-	s.calls[key]++
+	s.calls.Add(key)
 	// Faults are drawn before the in-flight check so a forced failure
 	// never changes state and never charges points.
 	f := s.faults

@@ -74,7 +74,7 @@ func (s *Server) OAuthClient() (id, secret string) {
 
 // HTTPClient is an http.Client for the fake's listener (its connections
 // are closed with the server).
-func (s *Server) HTTPClient() *http.Client { return s.srv.Client() }
+func (s *Server) HTTPClient() *http.Client { return s.Client() }
 
 func randomToken(prefix string) string {
 	b := make([]byte, 12)
@@ -89,7 +89,7 @@ func randomToken(prefix string) string {
 // (Yandex may return it unchanged, api-notes §1.11).
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.calls["oauth.token"]++
+	s.calls.Add("oauth.token")
 	s.mu.Unlock()
 	oauthErr := func(status int, code, desc string) {
 		w.Header().Set("Content-Type", "application/json")
