@@ -49,7 +49,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "adpacer",
 		Short: "Paces ad budgets and bids around the clock and keeps the team's Trello board informed",
-		Long: `adpacer pulls spend and statistics from Yandex Direct and Google Ads, cards from
+		Long: `adpacer pulls spend and statistics from Yandex Direct, Google Ads and VK Ads, cards from
 Trello and time from Everhour into a local store, paces monthly budget lines
 across time zones by correcting bids and daily budgets, and opens, updates and
 resolves alert cards on Trello.

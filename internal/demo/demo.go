@@ -1,5 +1,5 @@
 // Package demo runs `adpacer demo`: the simulated market of pacing/sim behind
-// the in-repo fake Yandex Direct, Google Ads, Trello and Everhour servers on
+// the in-repo fake Yandex Direct, Google Ads, VK Ads, Trello and Everhour servers on
 // loopback, a temporary SQLite store, and the real daemon (internal/daemon)
 // wired to them over HTTP on an accelerated clock. Nothing here is a
 // shortcut around the daemon: its config is written to a file and loaded
@@ -65,7 +65,7 @@ type Options struct {
 
 // Endpoints are the loopback addresses the demo serves.
 type Endpoints struct {
-	Status, Yandex, Google, GoogleToken, Trello, TrelloBoard, Everhour string
+	Status, Yandex, Google, GoogleToken, VK, Trello, TrelloBoard, Everhour string
 }
 
 // LineSummary is one budget line at the end of the run.
@@ -82,10 +82,12 @@ type LineSummary struct {
 
 // Summary of a run.
 type Summary struct {
-	Days             int
-	Cycles           int
-	Lines            []LineSummary
-	Writes           int // mutating API calls the fakes received
+	Days   int
+	Cycles int
+	Lines  []LineSummary
+	Writes int // mutating API calls the fakes received
+	// WritesBy splits Writes by platform.
+	WritesBy         map[adpacer.Platform]int
 	RefusedByWorld   int
 	AlertCards       int
 	ApprovalsGranted int
@@ -371,7 +373,10 @@ func summarise(ctx context.Context, sum *Summary, sh *shared, d *daemon.Daemon, 
 	}
 	sort.Slice(sum.Lines, func(i, j int) bool { return sum.Lines[i].ID < sum.Lines[j].ID })
 	sum.RefusedByWorld = sh.refused
-	sum.Writes = env.yandex.MutatingCalls() + env.googleWrites()
+	sum.WritesBy = env.writes()
+	for _, n := range sum.WritesBy {
+		sum.Writes += n
+	}
 	sum.HoursLogged = float64(env.loggedSeconds) / 3600
 	return nil
 }

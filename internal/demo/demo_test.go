@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/deploy"
 )
 
@@ -58,12 +59,18 @@ func TestDemoEndToEnd(t *testing.T) {
 	if sum.Cycles != 2*96 || len(sum.Lines) != 6 || sum.Writes == 0 || sum.HoursLogged == 0 {
 		t.Errorf("summary: %d cycles, %d lines, %d writes, %.1f hours", sum.Cycles, len(sum.Lines), sum.Writes, sum.HoursLogged)
 	}
+	// Every platform's campaigns are paced through its own fake.
+	for _, p := range []adpacer.Platform{adpacer.YandexDirect, adpacer.GoogleAds, adpacer.VKAds} {
+		if sum.WritesBy[p] == 0 {
+			t.Errorf("no writes reached the %s fake in two days: %v", p, sum.WritesBy)
+		}
+	}
 	for _, l := range sum.Lines {
 		if l.Spent <= 0 || l.Spent > l.Budget {
 			t.Errorf("line %s spent %s of %s", l.ID, l.Spent, l.Budget)
 		}
 	}
-	for _, want := range []string{"status page", "Yandex Direct", "demo-yandex-token", "Summary after 2 simulated days"} {
+	for _, want := range []string{"status page", "Yandex Direct", "demo-yandex-token", "VK Ads", "demo-vk-client", "Summary after 2 simulated days"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/adpacer/adpacer/connectors/everhour/everhourtest"
 	"github.com/adpacer/adpacer/connectors/googleads/googleadstest"
 	"github.com/adpacer/adpacer/connectors/trello/trellotest"
+	"github.com/adpacer/adpacer/connectors/vkads/vkadstest"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"github.com/adpacer/adpacer/internal/clock"
 	"github.com/adpacer/adpacer/pacing/sim"
@@ -24,6 +25,9 @@ import (
 const (
 	yandexLogin   = "bank-demo"
 	yandexToken   = "demo-yandex-token"
+	vkAccount     = "bank-demo-vk"
+	vkClientID    = "demo-vk-client"
+	vkSecret      = "demo-vk-client-secret"
 	googleRefresh = "demo-google-refresh-token"
 	trelloKey     = "demo-trello-key"
 	trelloToken   = "demo-trello-token"
@@ -38,6 +42,7 @@ var specialists = []string{"ivan.ppc", "olga.ppc", "sergey.analyst"}
 type fakes struct {
 	yandex   *yandexdirecttest.Server
 	google   *googleadstest.Server
+	vk       *vkadstest.Server
 	trello   *trellotest.Server
 	everhour *everhourtest.Server
 
@@ -63,6 +68,9 @@ func startFakes(sh *shared, sc *sim.Scenario, clock *clock.Manual) (*fakes, erro
 	f.yandex = yandexdirecttest.New(yandexdirecttest.Options{Clock: clock, Spend: yandexSpend{sh}, ModerationDelay: 10 * time.Minute, Seed: 1})
 	f.yandex.AddAdvertiser(yandexLogin, yandexToken)
 	f.yandex.OnWrite(sh.applyYandex)
+	f.vk = vkadstest.New(vkadstest.Options{Clock: clock, Spend: vkSpend{sh}})
+	f.vk.AddAdvertiser(vkAccount, vkClientID, vkSecret)
+	f.vk.OnWrite(sh.applyVK)
 
 	zones := map[string]bool{}
 	for _, c := range sc.Campaigns {
@@ -111,6 +119,8 @@ func startFakes(sh *shared, sc *sim.Scenario, clock *clock.Manual) (*fakes, erro
 			f.yandex.AddCampaign(yandexLogin, yandexdirecttest.Campaign{ID: id, Name: "Loans " + string(c.ID), TimeZone: c.TimeZone,
 				DailyBudget: &yandexdirecttest.DailyBudget{Amount: int64(c.DailyBudget), Mode: "STANDARD"}, Keywords: 5, SearchBid: int64(c.Bid)})
 			f.yandexAds[id] = f.yandex.AddAd(yandexdirecttest.Ad{ID: id * 100, CampaignID: id, Status: "ACCEPTED", State: "ON"})
+		case adpacer.VKAds:
+			f.vk.AddAdPlan(vkAccount, vkadstest.AdPlan{ID: id, Name: "Loans " + ext, BudgetLimitDay: int64(c.DailyBudget)})
 		case adpacer.GoogleAds:
 			cust := ""
 			for k, z := range f.zoneOf {
@@ -173,14 +183,21 @@ func startFakes(sh *shared, sc *sim.Scenario, clock *clock.Manual) (*fakes, erro
 func (f *fakes) close() {
 	f.yandex.Close()
 	f.google.Close()
+	f.vk.Close()
 	f.trello.Close()
 	f.everhour.Close()
 }
 
 func (f *fakes) googleWrites() int { return f.google.Calls().Mutate }
 
+// writes counts, per platform, the write requests the ad-platform fakes
+// received past authentication (Yandex and VK mutations, Google mutates).
+func (f *fakes) writes() map[adpacer.Platform]int {
+	return map[adpacer.Platform]int{adpacer.YandexDirect: f.yandex.MutatingCalls(), adpacer.GoogleAds: f.googleWrites(), adpacer.VKAds: f.vk.MutatingCalls()}
+}
+
 func (f *fakes) endpoints(status string) Endpoints {
-	return Endpoints{Status: status, Yandex: f.yandex.URL() + "/json/v5/", Google: f.google.URL(), GoogleToken: f.google.TokenURL(),
+	return Endpoints{Status: status, Yandex: f.yandex.URL() + "/json/v5/", Google: f.google.URL(), GoogleToken: f.google.TokenURL(), VK: f.vk.URL() + "/api/v2/",
 		Trello: f.trello.BaseURL(), TrelloBoard: f.trello.URL() + "/board/" + f.alertBoard.ID, Everhour: f.everhour.URL()}
 }
 
@@ -280,7 +297,7 @@ func (f *fakes) writeConfig(dir string, sc *sim.Scenario) (string, error) {
 		return "", err
 	}
 	for name, v := range map[string]string{"yandex-token": yandexToken, "google-refresh-token": googleRefresh,
-		"google-client-secret": googleadstest.DefaultClientSecret, "trello-key": trelloKey, "trello-token": trelloToken,
+		"google-client-secret": googleadstest.DefaultClientSecret, "vk-client-secret": vkSecret, "trello-key": trelloKey, "trello-token": trelloToken,
 		"everhour-api-key": everhourKey} {
 		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v+"\n"), 0o600); err != nil {
 			return "", err
@@ -302,6 +319,8 @@ func (f *fakes) writeConfig(dir string, sc *sim.Scenario) (string, error) {
 		fmt.Fprintf(&b, "    - id: google-demo-%d\n      base_url: %s\n      customer_id: %q\n      oauth:\n        client_id: %s\n        client_secret_file: %s\n        refresh_token_file: %s\n        token_url: %s\n",
 			i+1, f.google.URL(), c, googleadstest.DefaultClientID, filepath.Join(secrets, "google-client-secret"), filepath.Join(secrets, "google-refresh-token"), f.google.TokenURL())
 	}
+	fmt.Fprintf(&b, "  vk_ads:\n    - id: vk-demo\n      base_url: %s\n      client_id: %s\n      client_secret_file: %s\n",
+		f.vk.URL(), vkClientID, filepath.Join(secrets, "vk-client-secret"))
 	fmt.Fprintf(&b, "  trello:\n    - id: trello-demo\n      base_url: %s\n      key_file: %s\n      token_file: %s\n      boards: [%s]\n      alerts:\n        board: %s\n        comment_interval: 6h\n",
 		f.trello.BaseURL(), filepath.Join(secrets, "trello-key"), filepath.Join(secrets, "trello-token"), f.projectBoard.ID, f.alertBoard.ID)
 	fmt.Fprintf(&b, "  everhour:\n    - id: everhour-demo\n      base_url: %s\n      api_key_file: %s\n      projects:\n        - project: %q\n          monthly_hours: 360\n",

@@ -18,6 +18,7 @@ func printEndpoints(w io.Writer, ep Endpoints, f *fakes) {
 	fmt.Fprintf(w, "\nFake servers on loopback (point curl or any API client at them while the demo runs):\n")
 	fmt.Fprintf(w, "  Yandex Direct    %s   Authorization: Bearer %s, Client-Login: %s\n", ep.Yandex, yandexToken, yandexLogin)
 	fmt.Fprintf(w, "  Google Ads       %s   token endpoint %s, refresh token %s\n", ep.Google, ep.GoogleToken, googleRefresh)
+	fmt.Fprintf(w, "  VK Ads           %s   token: POST /api/v2/oauth2/token.json grant_type=client_credentials client_id=%s client_secret=%s\n", ep.VK, vkClientID, vkSecret)
 	fmt.Fprintf(w, "  Trello           %s   ?key=%s&token=%s\n", ep.Trello, trelloKey, trelloToken)
 	fmt.Fprintf(w, "  Everhour         %s   X-Api-Key: %s\n\n", ep.Everhour, everhourKey)
 }
@@ -92,7 +93,7 @@ func printSummary(w io.Writer, s Summary, ep Endpoints) {
 			100*l.Utilisation, 100*l.PlanError, cpa, tgt, l.Actions, l.Alerts, l.Status)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nWrites sent to the platforms: %d (refused by the simulated market after the API accepted them: %d); approvals granted on the board: %d; alert cards: %d; hours logged in Everhour: %.1f\n",
-		s.Writes, s.RefusedByWorld, s.ApprovalsGranted, s.AlertCards, s.HoursLogged)
+	fmt.Fprintf(w, "\nWrites sent to the platforms: %d (Yandex Direct %d, Google Ads %d, VK Ads %d; refused by the simulated market after the API accepted them: %d); approvals granted on the board: %d; alert cards: %d; hours logged in Everhour: %.1f\n",
+		s.Writes, s.WritesBy[adpacer.YandexDirect], s.WritesBy[adpacer.GoogleAds], s.WritesBy[adpacer.VKAds], s.RefusedByWorld, s.ApprovalsGranted, s.AlertCards, s.HoursLogged)
 	fmt.Fprintf(w, "(spent = what the platforms really charged, including spend not yet reported; CPA = spent / applications, including those still in the reporting delay; plan err = mean |spend - plan| over the month as a share of the budget)\n")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/adpacer/adpacer"
 	"github.com/adpacer/adpacer/connectors/googleads/googleadstest"
+	"github.com/adpacer/adpacer/connectors/vkads/vkadstest"
 	"github.com/adpacer/adpacer/connectors/yandexdirect/yandexdirecttest"
 	"github.com/adpacer/adpacer/pacing/sim"
 )
@@ -84,6 +85,31 @@ func (y yandexSpend) CampaignSpendUntil(id int64, day string, now time.Time) yan
 	return toYandex(st, cost)
 }
 
+// vkSpend serves the VK fake's daily statistics from the world: closed
+// Moscow days as reported, today's row as the platform's running total.
+type vkSpend struct{ s *shared }
+
+func (v vkSpend) PlanSpend(id int64, day string, now time.Time) vkadstest.Spend {
+	from, err := time.ParseInLocation(time.DateOnly, day, v.s.msk)
+	if err != nil {
+		return vkadstest.Spend{}
+	}
+	cid := adpacer.NewCampaignID(adpacer.VKAds, strconv.FormatInt(id, 10))
+	to := from.AddDate(0, 0, 1)
+	if now.Before(to) {
+		to = now
+	}
+	st := v.s.reported(cid, from, to)
+	cost := int64(st.Cost)
+	v.s.mu.Lock()
+	snap, err := v.s.w.TodaySpend(cid)
+	v.s.mu.Unlock()
+	if err == nil && snap.Day == day && int64(snap.Cost) > cost {
+		cost = int64(snap.Cost) // today's row runs ahead of the lagged frontier
+	}
+	return vkadstest.Spend{SpentMicros: cost, Shows: st.Impressions, Clicks: st.Clicks, Goals: int64(math.Round(st.Conversions))}
+}
+
 func yid(id int64) adpacer.CampaignID {
 	return adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(id, 10))
 }
@@ -136,6 +162,31 @@ func (s *shared) applyYandex(ev yandexdirecttest.WriteEvent) {
 		if ev.New == "SUSPENDED" {
 			err = s.w.Pause(id)
 		} else if ev.New == "ON" {
+			err = s.w.Resume(id)
+		}
+	}
+	if err != nil {
+		s.refused++
+	}
+}
+
+// applyVK mirrors a change the VK fake applied into the world: a daily
+// budget in rubles with kopecks, or the active/blocked status.
+func (s *shared) applyVK(ev vkadstest.WriteEvent) {
+	id := adpacer.NewCampaignID(adpacer.VKAds, strconv.FormatInt(ev.Plan, 10))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	switch ev.Field {
+	case "budget_limit_day":
+		var v adpacer.Micros
+		if v, err = adpacer.ParseMicros(ev.New); err == nil {
+			err = s.w.SetDailyBudget(id, v)
+		}
+	case "status":
+		if ev.New == "blocked" {
+			err = s.w.Pause(id)
+		} else if ev.New == "active" {
 			err = s.w.Resume(id)
 		}
 	}
