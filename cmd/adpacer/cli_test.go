@@ -22,7 +22,7 @@ func TestValidateExampleAndBrokenConfig(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("validate example.yaml = %d, stderr %s", code, errOut)
 	}
-	if !strings.Contains(out, "OK (mode dry-run; connectors: 2 yandex_direct, 1 google_ads, 0 vk_ads, 1 trello, 1 everhour; 4 budget lines)") {
+	if !strings.Contains(out, "OK (mode dry-run; connectors: 2 yandex_direct, 1 google_ads, 1 vk_ads, 1 trello, 1 everhour; 4 budget lines)") {
 		t.Errorf("stdout = %q", out)
 	}
 
