@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/adpacer/adpacer/internal/config"
 )
@@ -33,6 +34,13 @@ func FromConfig(e config.Everhour) (Settings, error) {
 		RereadDays: e.RereadDays,
 	}
 	prefix := fmt.Sprintf("connectors.everhour[%s]", e.ID)
+	if e.TimeZone != "" {
+		loc, err := time.LoadLocation(e.TimeZone)
+		if err != nil {
+			return Settings{}, fmt.Errorf("%s.timezone %q: use the agency's IANA zone, e.g. Europe/Moscow", prefix, e.TimeZone)
+		}
+		s.Budgets.Location = loc
+	}
 	switch cal := e.HolidayCalendar; {
 	case cal == "" || cal == "ru":
 		s.Budgets.Calendar = DefaultCalendar()

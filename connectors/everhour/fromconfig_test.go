@@ -44,4 +44,16 @@ func TestFromConfig(t *testing.T) {
 	if _, err := everhour.FromConfig(e); err == nil || !strings.Contains(err.Error(), "holiday_calendar") {
 		t.Errorf("err = %v", err)
 	}
+	e.HolidayCalendar = "ru"
+	// An agency in Yekaterinburg: its months and "today" are counted there.
+	e.TimeZone = "Asia/Yekaterinburg"
+	s, err = everhour.FromConfig(e)
+	must(t, err)
+	if s.Budgets.Location == nil || s.Budgets.Location.String() != "Asia/Yekaterinburg" {
+		t.Errorf("location = %v, want Asia/Yekaterinburg", s.Budgets.Location)
+	}
+	e.TimeZone = "Europe/Atlantis"
+	if _, err := everhour.FromConfig(e); err == nil || !strings.Contains(err.Error(), "timezone") {
+		t.Errorf("bad zone: err = %v", err)
+	}
 }

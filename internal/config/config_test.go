@@ -136,10 +136,11 @@ pacing:
 		},
 		{
 			name: "empty secret file and unset env",
-			body: "connectors:\n  everhour:\n    - id: e1\n      api_key_file: empty\n    - id: e2\n      api_key_env: ADPACER_TEST_UNSET_VAR\n",
+			body: "connectors:\n  everhour:\n    - id: e1\n      api_key_file: empty\n    - id: e2\n      api_key_env: ADPACER_TEST_UNSET_VAR\n      timezone: Europe/Atlantis\n",
 			want: []string{
 				`line 4: connectors.everhour[0].api_key_file: file @DIR@/empty is empty: write the credential into it`,
 				`line 6: connectors.everhour[1].api_key_env: environment variable ADPACER_TEST_UNSET_VAR is not set: export it or use the *_file key`,
+				`line 7: connectors.everhour[1].timezone: unknown time zone "Europe/Atlantis": use the agency's IANA zone, e.g. Europe/Moscow`,
 			},
 		},
 		{
@@ -398,6 +399,9 @@ func TestSecretFromEnv(t *testing.T) {
 	}
 	if got := cfg.Connectors.Everhour[0].APIKey.Reveal(); got != "env-key" {
 		t.Errorf("api key = %q, want env-key", got)
+	}
+	if got := cfg.Connectors.Everhour[0].TimeZone; got != "Europe/Moscow" {
+		t.Errorf("everhour timezone default = %q, want Europe/Moscow", got)
 	}
 }
 

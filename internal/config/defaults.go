@@ -188,6 +188,9 @@ func (c *Config) fillDefaults() {
 		if e.BaseURL == "" {
 			e.BaseURL = DefaultEverhourBaseURL
 		}
+		if e.TimeZone == "" {
+			e.TimeZone = "Europe/Moscow"
+		}
 		if e.Schedule == "" {
 			e.Schedule = "@every 15m"
 		}

@@ -369,6 +369,9 @@ type Everhour struct {
 	// ThresholdsPct raise an alert when a project's month-to-date hours
 	// cross these percentages of its budget.
 	ThresholdsPct []float64 `yaml:"thresholds_pct"`
+	// TimeZone is the agency's zone: Everhour records carry its calendar
+	// dates, and paid-hours months and "today" are counted in it.
+	TimeZone string `yaml:"timezone"`
 	// HolidayCalendar names the working-day calendar used to pace hours
 	// ("ru" = the Russian production calendar, "none" = Mon-Fri).
 	HolidayCalendar string `yaml:"holiday_calendar"`

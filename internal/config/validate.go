@@ -411,6 +411,9 @@ func (v *validator) connectors() {
 		if e.RereadDays < 1 || e.RereadDays > 62 {
 			v.add(p+".reread_days", "%d is out of range: use 1 to 62", e.RereadDays)
 		}
+		if _, err := time.LoadLocation(e.TimeZone); err != nil || e.TimeZone == "Local" {
+			v.add(p+".timezone", "unknown time zone %q: use the agency's IANA zone, e.g. Europe/Moscow", e.TimeZone)
+		}
 		if e.MonthlyHours < 0 {
 			v.add(p+".monthly_hours", "%g must not be negative", e.MonthlyHours)
 		}

@@ -285,7 +285,7 @@ func Build(ctx context.Context, o Options) (*Daemon, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connectors.everhour %s: %w", e.ID, err)
 		}
-		copts.Times = append(copts.Times, cycle.TimeInstance{ID: e.ID, Source: c, RereadDays: set.RereadDays})
+		copts.Times = append(copts.Times, cycle.TimeInstance{ID: e.ID, Source: c, RereadDays: set.RereadDays, Location: set.Budgets.Location})
 		if hoursMetrics == nil {
 			if hoursMetrics, err = everhour.NewMetrics(o.Registry, 50); err != nil {
 				return nil, err
