@@ -43,79 +43,102 @@ func (p boardApprover) Close(ctx context.Context, key adpacer.ActionKey, outcome
 	return p.a.Close(ctx, key, outcome)
 }
 
+// approvalRig is a runner in approve mode over a Yandex fake with one
+// campaign, a SQLite store and a Trello board with the approval lists.
+type approvalRig struct {
+	ctx   context.Context
+	clock *yandexdirecttest.ManualClock
+	fake  *yandexdirecttest.Server
+	yid   int64
+	st    *sqlite.Store
+	epoch int64
+	tf    *trellotest.Server
+	board trellotest.Board
+	r     *Runner
+	camps []adpacer.Campaign
+	cid   adpacer.CampaignID
+}
+
+func newApprovalRig(t *testing.T) *approvalRig {
+	t.Helper()
+	g := &approvalRig{ctx: context.Background()}
+	ctx := g.ctx
+	start := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
+	g.clock = yandexdirecttest.NewManualClock(start)
+	const ytoken, ylogin = "tok-spam", "bank-client"
+	g.fake = yandexdirecttest.New(yandexdirecttest.Options{Clock: g.clock, Spend: yandexdirecttest.NewMemorySpend()})
+	t.Cleanup(g.fake.Close)
+	g.fake.AddAdvertiser(ylogin, ytoken)
+	g.yid = g.fake.AddCampaign(ylogin, yandexdirecttest.Campaign{Name: "retail",
+		DailyBudget: &yandexdirecttest.DailyBudget{Amount: 21_714_280_000, Mode: "STANDARD"}, Keywords: 1, SearchBid: 20_000_000})
+	yc, err := yandexdirect.New(yandexdirect.Config{ID: "yandex-main", BaseURL: g.fake.URL(), ClientLogin: ylogin},
+		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: ytoken}),
+		yandexdirect.Options{Clock: g.clock, Registerer: prometheus.NewRegistry(), Rand: func() float64 { return 0.5 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "adpacer.db"), sqlite.Options{Now: g.clock.Now}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.st.Close() })
+	if err := g.st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g.epoch, err = g.st.BumpEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.tf = trellotest.NewServer(trellotest.Options{Now: g.clock.Now})
+	t.Cleanup(g.tf.Close)
+	g.board = g.tf.CreateBoard(trellotest.BoardSpec{Name: "alerts", Lists: []string{"Alerts", "Approvals", "Approved", "Rejected", "Resolved"}, Members: []string{"anna.pm"}})
+	tc, err := trello.New(trello.Config{Key: g.tf.Key(), Token: g.tf.Token(), BaseURL: g.tf.BaseURL(), Clock: g.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := trello.NewApprovals(tc, trello.ApprovalOptions{BoardID: g.board.ID, Clock: g.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := pacing.DefaultPolicy() // tolerance 5%
+	if g.r, err = New(Options{Store: g.st, Now: g.clock.Now, Policy: pol, Mode: Approve,
+		Lines:     func(time.Time) ([]pacing.Line, error) { return nil, nil },
+		Ads:       []AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: ylogin, Source: yc, Actuator: yc}},
+		Approvals: boardApprover{ap}, Epoch: func() int64 { return g.epoch }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.r.PullAds(ctx, "yandex-main"); err != nil {
+		t.Fatal(err)
+	}
+	if g.camps, err = g.st.Campaigns(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.cid = adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(g.yid, 10))
+	return g
+}
+
+// propose records a budget proposal that needs approval (cycle i), as Pace
+// would, and moves the clock on a cycle.
+func (g *approvalRig) propose(t *testing.T, i int, value adpacer.Micros) adpacer.ActionKey {
+	t.Helper()
+	v, prev := value, adpacer.Micros(21_714_280_000)
+	key := adpacer.ActionKey(fmt.Sprintf("%024x", 0xa000+i))
+	plan := pacing.Plan{Actions: []pacing.Action{{Key: key, Campaign: g.cid, Line: "retail-moscow", Kind: adpacer.SetDailyBudget,
+		Value: &v, Previous: &prev, Reason: "line overspends its plan", NeedsApproval: true}}}
+	if err := g.r.record(g.ctx, g.clock.Now(), plan, g.camps); err != nil {
+		t.Fatalf("cycle %d: %v", i, err)
+	}
+	g.clock.Advance(15 * time.Minute)
+	return key
+}
+
 // The demo's spam: in approve mode the engine proposes the same budget cut
 // every 15-minute cycle, a few roubles apart and so under a new key each
 // time. The manager must see one approval card for it, a second one only
 // when the proposal changes materially (closing the first), and an
 // approval of the pending card applies its value exactly once.
 func TestDriftingProposalsKeepOneApprovalCard(t *testing.T) {
-	ctx := context.Background()
-	start := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
-	clock := yandexdirecttest.NewManualClock(start)
-	const ytoken, ylogin = "tok-spam", "bank-client"
-	fake := yandexdirecttest.New(yandexdirecttest.Options{Clock: clock, Spend: yandexdirecttest.NewMemorySpend()})
-	t.Cleanup(fake.Close)
-	fake.AddAdvertiser(ylogin, ytoken)
-	yid := fake.AddCampaign(ylogin, yandexdirecttest.Campaign{Name: "retail",
-		DailyBudget: &yandexdirecttest.DailyBudget{Amount: 21_714_280_000, Mode: "STANDARD"}, Keywords: 1, SearchBid: 20_000_000})
-	yc, err := yandexdirect.New(yandexdirect.Config{ID: "yandex-main", BaseURL: fake.URL(), ClientLogin: ylogin},
-		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: ytoken}),
-		yandexdirect.Options{Clock: clock, Registerer: prometheus.NewRegistry(), Rand: func() float64 { return 0.5 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "adpacer.db"), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	epoch, err := st.BumpEpoch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tf := trellotest.NewServer(trellotest.Options{Now: clock.Now})
-	t.Cleanup(tf.Close)
-	board := tf.CreateBoard(trellotest.BoardSpec{Name: "alerts", Lists: []string{"Alerts", "Approvals", "Approved", "Rejected", "Resolved"}, Members: []string{"anna.pm"}})
-	tc, err := trello.New(trello.Config{Key: tf.Key(), Token: tf.Token(), BaseURL: tf.BaseURL(), Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ap, err := trello.NewApprovals(tc, trello.ApprovalOptions{BoardID: board.ID, Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol := pacing.DefaultPolicy() // tolerance 5%
-	r, err := New(Options{Store: st, Now: clock.Now, Policy: pol, Mode: Approve,
-		Lines:     func(time.Time) ([]pacing.Line, error) { return nil, nil },
-		Ads:       []AdInstance{{ID: "yandex-main", Platform: adpacer.YandexDirect, Account: ylogin, Source: yc, Actuator: yc}},
-		Approvals: boardApprover{ap}, Epoch: func() int64 { return epoch }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.PullAds(ctx, "yandex-main"); err != nil {
-		t.Fatal(err)
-	}
-	camps, err := st.Campaigns(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cid := adpacer.NewCampaignID(adpacer.YandexDirect, strconv.FormatInt(yid, 10))
-	prev := adpacer.Micros(21_714_280_000)
-	propose := func(i int, value adpacer.Micros) adpacer.ActionKey {
-		t.Helper()
-		v := value
-		key := adpacer.ActionKey(fmt.Sprintf("%024x", 0xa000+i))
-		plan := pacing.Plan{Actions: []pacing.Action{{Key: key, Campaign: cid, Line: "retail-moscow", Kind: adpacer.SetDailyBudget,
-			Value: &v, Previous: &prev, Reason: "line overspends its plan", NeedsApproval: true}}}
-		if err := r.record(ctx, clock.Now(), plan, camps); err != nil {
-			t.Fatalf("cycle %d: %v", i, err)
-		}
-		clock.Advance(15 * time.Minute)
-		return key
-	}
+	g := newApprovalRig(t)
+	ctx, fake, yid, st, tf, board, r := g.ctx, g.fake, g.yid, g.st, g.tf, g.board, g.r
+	propose := func(i int, value adpacer.Micros) adpacer.ActionKey { return g.propose(t, i, value) }
 	pendingCards := func() []trellotest.CardView {
 		var out []trellotest.CardView
 		for _, c := range tf.Cards(board.ID) {
@@ -211,5 +234,51 @@ func TestDriftingProposalsKeepOneApprovalCard(t *testing.T) {
 	}
 	if applied != 1 {
 		t.Fatalf("%d applied audit entries, want 1", applied)
+	}
+}
+
+// An approval card whose action was rejected (here: superseded) durably,
+// but whose card was never closed because the process stopped in between,
+// is an orphan. Whether the manager approves it or nobody answers until it
+// expires, the next Apply changes nothing on the platform and closes the
+// card with the recorded outcome, although no action awaits approval.
+func TestOrphanedApprovalCardsAreClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(g *approvalRig, cardID string) error
+	}{
+		{"approved", func(g *approvalRig, cardID string) error { return g.tf.MoveCard(cardID, "Approved", "anna.pm") }},
+		{"expired", func(g *approvalRig, _ string) error { g.clock.Advance(25 * time.Hour); return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newApprovalRig(t)
+			key := g.propose(t, 1, 16_000_000_000)
+			cards := g.tf.Cards(g.board.ID)
+			if len(cards) != 1 {
+				t.Fatalf("%d approval cards, want 1", len(cards))
+			}
+			// The crash: the rejection is durable, the card is still open.
+			if err := g.st.FinishAction(g.ctx, key, adpacer.ActionRejected, nil, "superseded by a newer proposal", g.epoch); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.answer(g, cards[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			writes := g.fake.MutatingCalls()
+			if err := g.r.Apply(g.ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := g.fake.MutatingCalls() - writes; n != 0 {
+				t.Fatalf("an orphaned card sent %d writes", n)
+			}
+			card := g.tf.Cards(g.board.ID)[0]
+			if !card.Closed || len(card.Comments) == 0 || !strings.Contains(card.Comments[len(card.Comments)-1], "already rejected before this decision was read (superseded by a newer proposal)") {
+				t.Fatalf("orphaned card: closed=%v comments=%q, want closed with the recorded outcome", card.Closed, card.Comments)
+			}
+			rec, err := g.st.Action(g.ctx, key)
+			if err != nil || rec.State != adpacer.ActionRejected {
+				t.Fatalf("orphan's action is %s (%v), want still rejected", rec.State, err)
+			}
+		})
 	}
 }

@@ -157,7 +157,9 @@ type Runner struct {
 	lastLines    []pacing.Line
 	lastPaceAt   time.Time
 	sourceAlerts map[string]adpacer.Alert // by source id: terminal failures
-	history      map[string][]Point       // by line id, for the status page
+	// lastOrphanSweep is when Apply last read the board's decisions.
+	lastOrphanSweep time.Time
+	history         map[string][]Point // by line id, for the status page
 }
 
 // Point is one line's spend against plan at a pacing cycle.
@@ -1211,7 +1213,10 @@ func (r *Runner) Apply(ctx context.Context) error {
 		r.m.oldestPending.Set(float64(oldest.Unix()))
 	}
 	decisions := map[adpacer.ActionKey]Decision{}
-	if r.opt.Approvals != nil && hasAwaiting(pending) {
+	r.mu.Lock()
+	sweep := now.Sub(r.lastOrphanSweep) >= orphanSweepEvery
+	r.mu.Unlock()
+	if r.opt.Approvals != nil && (hasAwaiting(pending) || sweep) {
 		ds, err := r.opt.Approvals.Decisions(ctx)
 		if err != nil {
 			r.log.Warn("reading approvals failed; held actions stay held", zap.Error(err))
@@ -1219,6 +1224,10 @@ func (r *Runner) Apply(ctx context.Context) error {
 		for _, d := range ds {
 			decisions[d.Key] = d
 		}
+		r.mu.Lock()
+		r.lastOrphanSweep = now
+		r.mu.Unlock()
+		r.closeOrphans(ctx, decisions, pending)
 	}
 	camps, err := r.opt.Store.Campaigns(ctx)
 	if err != nil {
@@ -1513,6 +1522,50 @@ func newestPerSetting(acts []adpacer.Action) ([]adpacer.Action, []supersededActi
 		kept = append(kept, a)
 	}
 	return kept, sup
+}
+
+// orphanSweepEvery is how often Apply reads the board's decisions when no
+// action awaits approval, to close orphaned approval cards.
+const orphanSweepEvery = time.Hour
+
+// closeOrphans closes the approval cards whose decision (or expiry) names
+// an action that no longer awaits it: rejected or superseded, its outcome
+// durable, but the process stopped before the card was closed (a crash, a
+// hand-over). Left open, such a card keeps asking the manager, and an
+// approval on it would change nothing. The card is closed with the
+// recorded outcome; an action the store never knew is said so.
+func (r *Runner) closeOrphans(ctx context.Context, decisions map[adpacer.ActionKey]Decision, pending []store.ActionRecord) {
+	held := map[adpacer.ActionKey]bool{}
+	for _, p := range pending {
+		held[p.Key] = true
+	}
+	keys := make([]adpacer.ActionKey, 0, len(decisions))
+	for k := range decisions {
+		if !held[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for _, k := range keys {
+		rec, err := r.opt.Store.Action(ctx, k)
+		outcome := ""
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			outcome = "adpacer has no record of this action: nothing was or will be applied from this card"
+		case err != nil:
+			r.log.Warn("reading an orphaned approval's action failed", zap.String("action", string(k)), zap.Error(err))
+			continue
+		case rec.State == adpacer.ActionPlanned || rec.State == adpacer.ActionClaimed:
+			continue // approved and on its way: Apply closes the card with the result
+		default:
+			outcome = fmt.Sprintf("already %s before this decision was read (%s); this card changes nothing", rec.State, rec.Detail)
+		}
+		if err := r.opt.Approvals.Close(ctx, k, outcome); err != nil {
+			r.log.Warn("closing orphaned approval card failed", zap.String("action", string(k)), zap.Error(err))
+			continue
+		}
+		r.log.Info("closed an orphaned approval card", zap.String("action", string(k)), zap.String("outcome", outcome))
+	}
 }
 
 func hasAwaiting(p []store.ActionRecord) bool {
