@@ -16,7 +16,7 @@ func newSimulateCmd(a *app) *cobra.Command {
 		Long: `simulate runs scenarios of the market simulator (docs/simulation.md) with the
 pacing engine and the baselines B0 (static daily budget), B1 (daily re-split),
 B2 (re-split with weekday weights) and B3 (PI controller), and on request
-B1-inv and B3-inv (B1 and B3 held to the engine's invariant) and the reference
+B4 (dual multiplier on bids under a CPA cap), B1-inv and B3-inv (B1 and B3 held to the engine's invariant) and the reference
 O-inv (a re-split that knows the true spend and traffic, held to the
 invariant), each policy on its
 own copy of the world with the same seeds, and prints the metrics of
@@ -44,7 +44,7 @@ with an unknown field or an impossible value exits 65 naming the field.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Scenarios, "scenario", nil, "scenario file, built-in name (S0..S10) or all; repeatable")
 	f.IntVar(&opts.Seeds, "seeds", 1, "number of seeds (1..N)")
-	f.StringArrayVar(&opts.Policies, "policy", nil, "policy to run: engine, B0, B1, B2, B3, B1-inv, B3-inv, O-inv; repeatable (default the first five)")
+	f.StringArrayVar(&opts.Policies, "policy", nil, "policy to run: engine, B0, B1, B2, B3, B4, B1-inv, B3-inv, O-inv; repeatable (default the first five)")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of tables")
 	f.StringVar(&opts.PlotDir, "plot", "", "write SVG charts of cumulative spend vs plan per line to this directory")
 	f.IntVar(&opts.Workers, "workers", 0, "simulations run in parallel (default: number of CPUs)")

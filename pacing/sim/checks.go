@@ -140,7 +140,7 @@ func addChecks(res *Results) {
 		add("D2", "zero invariant violations", float64(p.d2), p.d2 == 0, "line-ticks where the platforms' worst case exceeded the remaining budget")
 		add("D3", "at most 1 pause/resume toggle per campaign-day on average", p.toggles, p.toggles <= 1, "")
 		if pr.Policy == PolicyEngine {
-			for _, base := range []string{PolicyB1, PolicyB3, PolicyB1Inv, PolicyB3Inv} {
+			for _, base := range []string{PolicyB1, PolicyB3, PolicyB4, PolicyB1Inv, PolicyB3Inv} {
 				bi := policyIndex(res, base)
 				if bi < 0 {
 					continue

@@ -50,8 +50,8 @@ func TestUnknownPolicyNamesTheGuardedOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(context.Background(), sc, []string{"B4"}, Seeds(1))
-	if err == nil || !strings.Contains(err.Error(), "B3-inv") {
+	_, err = Run(context.Background(), sc, []string{"B5"}, Seeds(1))
+	if err == nil || !strings.Contains(err.Error(), "B3-inv") || !strings.Contains(err.Error(), "B4") {
 		t.Fatalf("err = %v, want the list of policies", err)
 	}
 }

@@ -160,7 +160,8 @@ func tinyResults(t *testing.T, seeds []uint64, workers int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := RunWith(context.Background(), sc, nil, seeds, RunOptions{Workers: workers})
+	// The default five and B4, which keeps state across ticks of its own.
+	res, err := RunWith(context.Background(), sc, append(append([]string(nil), AllPolicies...), PolicyB4), seeds, RunOptions{Workers: workers})
 	if err != nil {
 		t.Fatal(err)
 	}

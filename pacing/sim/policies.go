@@ -31,7 +31,7 @@ const (
 var AllPolicies = []string{PolicyEngine, PolicyB0, PolicyB1, PolicyB2, PolicyB3}
 
 // policyList names every policy Run accepts, for error messages.
-const policyList = "engine, B0, B1, B2, B3, B1-inv, B3-inv or O-inv"
+const policyList = "engine, B0, B1, B2, B3, B4, B1-inv, B3-inv or O-inv"
 
 // priorProfile is what the baselines learned from PriorWeeks of history
 // before the month: per line, the spend share of each hour of the week in
@@ -292,21 +292,7 @@ func (p *piPolicy) Step(w *World) error {
 			continue
 		}
 		budget := l.BudgetAt(k).Float() * adpacer.MicrosPerUnit
-		// Compare reported spend with the plan at the oldest report frontier
-		// of the line's platforms.
-		f := k
-		for _, ci := range l.Campaigns {
-			f = min(f, int(w.m.frontier[sc.Campaigns[ci].pidx][k]))
-		}
-		f = max(f, l.StartTick)
-		seen := float64(reportedLineSpend(w, li))
-		e := (budget*p.planCum[li][f-l.StartTick] - seen) / budget
-		dt := float64(p.interval) / ticksPerDay
-		p.integral[li] += e * dt
-		limit := 0.5 / math.Max(p.ki, 1e-9)
-		p.integral[li] = math.Max(-limit, math.Min(limit, p.integral[li]))
-		u := p.kp*e + p.ki*p.integral[li]
-		u = math.Max(-3, math.Min(3, u))
+		u := math.Max(-3, math.Min(3, p.control(w, li)))
 		days := float64(lineDaysLeft(sc, li, l.StartTick))
 		for _, ci := range l.Campaigns {
 			v := adpacer.FromFloat(budget / adpacer.MicrosPerUnit * p.share[ci] / days * math.Exp(u)).FloorTo(10_000)
@@ -321,6 +307,28 @@ func (p *piPolicy) Step(w *World) error {
 	return nil
 }
 
+// control is the PI output for line li at the current tick: the error is
+// the plan share at the oldest report frontier of the line's platforms
+// minus the reported spend share (so lag is not read as underspend), and
+// the integral advances by one interval with anti-windup.
+func (p *piPolicy) control(w *World, li int) float64 {
+	sc, k := w.sc, w.k
+	l := &sc.Lines[li]
+	budget := l.BudgetAt(k).Float() * adpacer.MicrosPerUnit
+	f := k
+	for _, ci := range l.Campaigns {
+		f = min(f, int(w.m.frontier[sc.Campaigns[ci].pidx][k]))
+	}
+	f = max(f, l.StartTick)
+	seen := float64(reportedLineSpend(w, li))
+	e := (budget*p.planCum[li][f-l.StartTick] - seen) / budget
+	dt := float64(p.interval) / ticksPerDay
+	p.integral[li] += e * dt
+	limit := 0.5 / math.Max(p.ki, 1e-9)
+	p.integral[li] = math.Max(-limit, math.Min(limit, p.integral[li]))
+	return p.kp*e + p.ki*p.integral[li]
+}
+
 // newPolicy builds a policy by name for one world.
 func newPolicy(name string, sc *Scenario, prior *priorProfile, eng EngineOptions) (Policy, error) {
 	switch name {
@@ -332,6 +340,8 @@ func newPolicy(name string, sc *Scenario, prior *priorProfile, eng EngineOptions
 		return &resplitPolicy{baseline: newBaseline(name, sc), weekday: true, prior: prior}, nil
 	case PolicyB3:
 		return newPIPolicy(sc, prior), nil
+	case PolicyB4:
+		return newDualPolicy(sc, prior), nil
 	case PolicyEngine:
 		return newEnginePolicy(sc, eng), nil
 	case PolicyB1Inv:

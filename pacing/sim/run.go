@@ -130,7 +130,7 @@ func RunWith(ctx context.Context, sc *Scenario, policies []string, seeds []uint6
 		}
 		seen[p] = true
 		switch p {
-		case PolicyEngine, PolicyB0, PolicyB1, PolicyB2, PolicyB3, PolicyB1Inv, PolicyB3Inv, PolicyOracleInv:
+		case PolicyEngine, PolicyB0, PolicyB1, PolicyB2, PolicyB3, PolicyB4, PolicyB1Inv, PolicyB3Inv, PolicyOracleInv:
 		default:
 			return nil, fmt.Errorf("unknown policy %q (want %s)", p, policyList)
 		}
