@@ -591,37 +591,13 @@ func memberIDs(lines []pacing.Line) []adpacer.CampaignID {
 // intraday derives today's interval stats from cumulative spend snapshots
 // for platform days the reported stats do not cover yet.
 func (r *Runner) intraday(ctx context.Context, now time.Time, camps []adpacer.Campaign, ids []adpacer.CampaignID, stats []adpacer.Stat) ([]adpacer.Stat, error) {
-	zone := map[adpacer.CampaignID]string{}
-	for _, c := range camps {
-		zone[c.ID] = c.TimeZone
-	}
+	zone := campaignZones(camps)
 	z := zones{}
-	days := map[string]bool{}
 	// earliest is the first instant of any platform day read below: only
 	// stats ending after it can cover one of those days.
-	var earliest time.Time
-	for _, id := range ids {
-		start := platformDayStart(z, id.Platform(), zone[id], now)
-		days[start.Format(time.DateOnly)] = true
-		if earliest.IsZero() || start.Before(earliest) {
-			earliest = start
-		}
-	}
-	var snaps []adpacer.SpendSnapshot
-	for d := range days {
-		s, err := r.opt.Store.SpendSnapshots(ctx, ids, d)
-		if err != nil {
-			return nil, fmt.Errorf("pace: spend snapshots %s: %w", d, err)
-		}
-		// A snapshot taken after this cycle's now was saved by another
-		// replica (or a pull) while this one was paused between reading the
-		// clock and the store; the cycle decides as of now and leaves it to
-		// the next one.
-		for _, sn := range s {
-			if !sn.At.After(now) {
-				snaps = append(snaps, sn)
-			}
-		}
+	snaps, earliest, err := r.daySnapshots(ctx, now, z, zone, ids, 0)
+	if err != nil {
+		return nil, err
 	}
 	if len(snaps) == 0 {
 		return nil, nil
@@ -724,29 +700,54 @@ func (r *Runner) freshness(ctx context.Context, now time.Time, camps []adpacer.C
 // campaign's previous platform day: a closed-day row has replaced them in
 // the engine's input, but they tell in which hours yesterday's spend fell.
 func (r *Runner) yesterdayIntervals(ctx context.Context, now time.Time, camps []adpacer.Campaign, ids []adpacer.CampaignID) ([]adpacer.Stat, error) {
+	zone := campaignZones(camps)
 	z := zones{}
-	platform := map[adpacer.CampaignID]adpacer.Campaign{}
-	for _, c := range camps {
-		platform[c.ID] = c
+	snaps, _, err := r.daySnapshots(ctx, now, z, zone, ids, 1)
+	if err != nil {
+		return nil, err
 	}
+	dayStart := dayStartOf(z, func(id adpacer.CampaignID) string { return zone[id] })
+	return DeriveIntraday(snaps, dayStart, func(adpacer.CampaignID, time.Time) bool { return false }), nil
+}
+
+// campaignZones maps each campaign to its account zone.
+func campaignZones(camps []adpacer.Campaign) map[adpacer.CampaignID]string {
+	zone := make(map[adpacer.CampaignID]string, len(camps))
+	for _, c := range camps {
+		zone[c.ID] = c.TimeZone
+	}
+	return zone
+}
+
+// daySnapshots reads the TODAY snapshots of ids for each campaign's
+// platform day back days before the one containing now (0: today), and
+// earliest, the first instant of those days. A snapshot taken after now
+// was saved by another replica (or a pull) while this one was paused
+// between reading the clock and the store; the cycle decides as of now
+// and leaves it to the next one.
+func (r *Runner) daySnapshots(ctx context.Context, now time.Time, z zones, zone map[adpacer.CampaignID]string, ids []adpacer.CampaignID, back int) ([]adpacer.SpendSnapshot, time.Time, error) {
 	days := map[string]bool{}
+	var earliest time.Time
 	for _, id := range ids {
-		c, ok := platform[id]
-		if !ok {
-			continue
+		start := platformDayStart(z, id.Platform(), zone[id], now).AddDate(0, 0, -back)
+		days[start.Format(time.DateOnly)] = true
+		if earliest.IsZero() || start.Before(earliest) {
+			earliest = start
 		}
-		days[platformDayStart(z, id.Platform(), c.TimeZone, now).AddDate(0, 0, -1).Format(time.DateOnly)] = true
 	}
 	var snaps []adpacer.SpendSnapshot
 	for d := range days {
 		s, err := r.opt.Store.SpendSnapshots(ctx, ids, d)
 		if err != nil {
-			return nil, fmt.Errorf("pace: spend snapshots %s: %w", d, err)
+			return nil, earliest, fmt.Errorf("pace: spend snapshots %s: %w", d, err)
 		}
-		snaps = append(snaps, s...)
+		for _, sn := range s {
+			if !sn.At.After(now) {
+				snaps = append(snaps, sn)
+			}
+		}
 	}
-	dayStart := dayStartOf(z, func(id adpacer.CampaignID) string { return platform[id].TimeZone })
-	return DeriveIntraday(snaps, dayStart, func(adpacer.CampaignID, time.Time) bool { return false }), nil
+	return snaps, earliest, nil
 }
 
 // collapseStale replaces the engine's per-campaign stale-data alerts with one

@@ -70,19 +70,32 @@ func (y yandexSpend) CampaignSpend(id int64, day string) yandexdirecttest.Spend 
 }
 
 func (y yandexSpend) CampaignSpendUntil(id int64, day string, now time.Time) yandexdirecttest.Spend {
-	from, err := time.ParseInLocation(time.DateOnly, day, y.s.msk)
-	if err != nil {
-		return yandexdirecttest.Spend{}
-	}
-	st := y.s.reported(yid(id), from, now)
-	y.s.mu.Lock()
-	snap, err := y.s.w.TodaySpend(yid(id))
-	y.s.mu.Unlock()
-	cost := int64(st.Cost)
-	if err == nil && snap.Day == day && int64(snap.Cost) > cost {
-		cost = int64(snap.Cost) // the TODAY report runs ahead of the lagged frontier
-	}
+	st, cost := y.s.dayUntil(yid(id), day, now)
 	return toYandex(st, cost)
+}
+
+// dayUntil is what the platform shows for a campaign's platform day (a
+// Moscow date) at now: the stats reported so far, and its cost, which for
+// the current day is the platform's own running total when that runs
+// ahead of the lagged report frontier (as TODAY totals do).
+func (s *shared) dayUntil(id adpacer.CampaignID, day string, now time.Time) (adpacer.Stat, int64) {
+	from, err := time.ParseInLocation(time.DateOnly, day, s.msk)
+	if err != nil {
+		return adpacer.Stat{}, 0
+	}
+	to := from.AddDate(0, 0, 1)
+	if now.Before(to) {
+		to = now
+	}
+	st := s.reported(id, from, to)
+	cost := int64(st.Cost)
+	s.mu.Lock()
+	snap, err := s.w.TodaySpend(id)
+	s.mu.Unlock()
+	if err == nil && snap.Day == day && int64(snap.Cost) > cost {
+		cost = int64(snap.Cost)
+	}
+	return st, cost
 }
 
 // vkSpend serves the VK fake's daily statistics from the world: closed
@@ -90,23 +103,7 @@ func (y yandexSpend) CampaignSpendUntil(id int64, day string, now time.Time) yan
 type vkSpend struct{ s *shared }
 
 func (v vkSpend) PlanSpend(id int64, day string, now time.Time) vkadstest.Spend {
-	from, err := time.ParseInLocation(time.DateOnly, day, v.s.msk)
-	if err != nil {
-		return vkadstest.Spend{}
-	}
-	cid := adpacer.NewCampaignID(adpacer.VKAds, strconv.FormatInt(id, 10))
-	to := from.AddDate(0, 0, 1)
-	if now.Before(to) {
-		to = now
-	}
-	st := v.s.reported(cid, from, to)
-	cost := int64(st.Cost)
-	v.s.mu.Lock()
-	snap, err := v.s.w.TodaySpend(cid)
-	v.s.mu.Unlock()
-	if err == nil && snap.Day == day && int64(snap.Cost) > cost {
-		cost = int64(snap.Cost) // today's row runs ahead of the lagged frontier
-	}
+	st, cost := v.s.dayUntil(adpacer.NewCampaignID(adpacer.VKAds, strconv.FormatInt(id, 10)), day, now)
 	return vkadstest.Spend{SpentMicros: cost, Shows: st.Impressions, Clicks: st.Clicks, Goals: int64(math.Round(st.Conversions))}
 }
 
